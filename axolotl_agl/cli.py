@@ -1,0 +1,61 @@
+"""Command line: ``axolotl agl-fisher <config.yml>`` and the standalone ``axolotl-agl``.
+
+``agl-fisher`` loads the model exactly as ``axolotl train`` would (same YAML, LoRA attached), runs
+the Fisher pass and writes the cache, so a team can compute it once and share the file
+(``alignguard.fisher_cache_path``) across runs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+def _set_safe_env() -> None:
+    # Axolotl telemetry turns any exception into a hang; the user can still opt in explicitly.
+    os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+
+
+def run_fisher_command(config: str) -> Path:
+    """Compute (or validate and reuse) the Fisher cache for an Axolotl config; returns its path."""
+    _set_safe_env()
+    from axolotl.cli.config import load_cfg
+    from axolotl.cli.utils.load import load_model_and_tokenizer
+
+    from axolotl_agl.plugin import agl_config_of, alignguard_enabled
+    from axolotl_agl.precompute import obtain_fisher_summary
+
+    cfg = load_cfg(config)
+    if not alignguard_enabled(cfg):
+        raise click.UsageError(
+            f"{config}: agl-fisher needs `adapter: alignguard` and `plugins: [axolotl_agl.AlignGuardPlugin]`"
+        )
+    model, tokenizer, _ = load_model_and_tokenizer(cfg=cfg)
+    result = obtain_fisher_summary(
+        model,
+        tokenizer,
+        agl_config_of(cfg),
+        base_model=str(cfg.base_model),
+        sequence_len=int(cfg.sequence_len or 2048),
+        output_dir=str(cfg.output_dir),
+    )
+    state = "reused" if result.reused else "computed"
+    click.echo(f"AlignGuard Fisher cache {state}: {result.path} ({len(result.summary)} modules)")
+    return result.path
+
+
+@click.command(name="agl-fisher")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=str))
+def agl_fisher(config: str) -> None:
+    """Compute the AlignGuard Fisher cache for an Axolotl config (adapter: alignguard)."""
+    run_fisher_command(config)
+
+
+@click.group()
+def main() -> None:
+    """axolotl-agl: AlignGuard-LoRA tools."""
+
+
+main.add_command(agl_fisher, name="fisher")
