@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from axolotl_agl.args import AlignmentDataset
+from axolotl_agl.data import default_alignment_path
 
 LOG = logging.getLogger(__name__)
 
@@ -24,11 +25,6 @@ IGNORE_INDEX = -100
 class TokenizedExample:
     input_ids: list[int]
     labels: list[int]
-
-
-def default_alignment_file() -> Path:
-    """The alignment set shipped with the package (written by the project, Apache-2.0)."""
-    return Path(__file__).parent / "data" / "alignment_default.jsonl"
 
 
 def _read_local_rows(path: Path) -> list[dict[str, Any]]:
@@ -93,14 +89,22 @@ def row_to_messages(row: dict[str, Any], spec: AlignmentDataset) -> list[dict[st
     return [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["response"]}]
 
 
+def _chat_token_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool) -> list[int]:
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(
+            "AlignGuard renders alignment data with the tokenizer's chat template, and this tokenizer has none: "
+            "set `chat_template:` in your YAML (e.g. chatml) or use a tokenizer that ships one"
+        )
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=False)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 def tokenize_chat(tokenizer: Any, messages: list[dict[str, str]], max_tokens: int) -> tuple[TokenizedExample, bool]:
     """Tokenise a chat whose last turn is the assistant's target; return ``(example, was_truncated)``."""
     if messages[-1]["role"] != "assistant":
         raise ValueError("alignguard.alignment_datasets: the last message of each chat must be the assistant's reply")
-    prompt_ids = list(tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True))
-    full_ids = list(tokenizer.apply_chat_template(messages, tokenize=True))
-    if hasattr(prompt_ids, "input_ids") or (prompt_ids and isinstance(prompt_ids[0], str)):
-        raise TypeError("tokenizer.apply_chat_template returned an unexpected type")
+    prompt_ids = _chat_token_ids(tokenizer, messages[:-1], add_generation_prompt=True)
+    full_ids = _chat_token_ids(tokenizer, messages, add_generation_prompt=False)
     if full_ids[: len(prompt_ids)] != prompt_ids:
         # Templates that render the prompt differently once a reply follows: fall back to the common prefix.
         common = 0
@@ -118,7 +122,7 @@ def load_alignment_examples(
     specs: list[AlignmentDataset] | None, tokenizer: Any, max_examples: int, max_tokens: int
 ) -> list[TokenizedExample]:
     """Read, convert and tokenise the alignment data; keeps the first ``max_examples`` rows in file order."""
-    specs = specs or [AlignmentDataset(path=str(default_alignment_file()), type="chat_template")]
+    specs = specs or [AlignmentDataset(path=str(default_alignment_path()), type="chat_template")]
     examples: list[TokenizedExample] = []
     truncated = 0
     for spec in specs:

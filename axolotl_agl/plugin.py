@@ -126,6 +126,8 @@ def agl_config_of(cfg: Any) -> AlignGuardConfig:
     block = cfg.get("alignguard")
     if isinstance(block, AlignGuardConfig):
         return block
-    if hasattr(block, "model_dump"):
+    if isinstance(block, dict):
+        block = block.to_dict() if callable(getattr(type(block), "to_dict", None)) else dict(block)
+    elif block is not None:
         block = block.model_dump()
-    return AlignGuardConfig.model_validate(dict(block or {}))
+    return AlignGuardConfig.model_validate(block or {})
