@@ -62,7 +62,9 @@ class _HookState:
 
 def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token NLL over each example's target tokens, shape ``(batch,)``."""
-    shift_logits = logits[:, :-1].float()
+    shift_logits = logits[:, :-1]
+    if torch.finfo(shift_logits.dtype).bits < 32:
+        shift_logits = shift_logits.float()
     shift_labels = labels[:, 1:]
     mask = shift_labels != IGNORE_INDEX
     nll = torch.nn.functional.cross_entropy(
@@ -150,9 +152,12 @@ def collect_kfac_factors(
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1
-    device = next(model.parameters()).device
+    first_param = next(model.parameters())
+    device = first_param.device
+    # float32 sums for 16-bit/4-bit models, float64 sums for a float64 model.
+    dtype = torch.promote_types(first_param.dtype, torch.float32) if first_param.is_floating_point() else torch.float32
     accumulators = {
-        name: KFACAccumulator.zeros(_in_features(layer), _out_features(layer)) for name, layer in layers.items()
+        name: KFACAccumulator.zeros(_in_features(layer), _out_features(layer), dtype) for name, layer in layers.items()
     }
     local = examples[rank::world]
     was_training = model.training

@@ -17,6 +17,9 @@ from axolotl.integrations.base import BasePlugin
 from axolotl_agl.args import AlignGuardConfig
 
 LOG = logging.getLogger(__name__)
+# Axolotl's console handler shows INFO for loggers named "axolotl*"; ours are not children of the
+# "axolotl" logger, so set the package level here (only when running under Axolotl).
+logging.getLogger("axolotl_agl").setLevel(logging.INFO)
 
 PLUGIN_PATH = "axolotl_agl.AlignGuardPlugin"
 ADAPTER_NAME = "alignguard"
