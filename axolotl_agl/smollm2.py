@@ -8,15 +8,15 @@ checkpoint (safetensors + tokenizer + chat template) once into a cache directory
 Because the source is Q4_1, the weights are the de-quantised 4-bit values, not the original bf16 ones: the model
 behaves like SmolLM2-135M-Instruct with slight quantisation noise.
 
-The tokenizer that ``transformers`` builds from GGUF needs three repairs, all applied here:
+The tokenizer that ``transformers`` (5.16) builds from GGUF needs repairs, applied here:
 
 * eos is set to ``<|im_start|>`` (id 1) although the GGUF says ``eos_token_id = 2`` (``<|im_end|>``): set eos to
-  ``<|im_end|>``, which is what the chat template ends every turn with;
+  ``<|im_end|>``, which ends every turn of the chat template (Axolotl and anything reading ``eos_token`` need it);
 * no pad token: set pad to ``<|im_end|>`` (id 2), as the GGUF's ``padding_token_id`` and the original
   Hugging Face tokenizer do;
-* the GGUF's ``smollm`` pre-tokenizer (each digit its own pre-token, then the GPT-2 regex) is replaced by the
-  plain GPT-2 regex, and the decoder mixes SentencePiece steps into byte-level decoding: restore
-  ``Digits(individual_digits=True)`` + ``ByteLevel`` and a plain ``ByteLevel`` decoder.
+* for fidelity, the GGUF's ``smollm`` pre-tokenizer (each digit its own pre-token, then the GPT-2 regex) and a plain
+  byte-level decoder are restored. The converter had dropped the digit split and mixed SentencePiece steps into
+  the decoder, but the vocabulary has no multi-digit tokens, so ids were identical on all 3,000 alpaca rows tried.
 
 Usage: ``python -m axolotl_agl.smollm2`` prints the checkpoint directory (building it on first use, ~30 s).
 """
@@ -118,6 +118,7 @@ def _fix_tokenizer(tokenizer: Any) -> Any:
     tokenizer.unk_token = UNK_TOKEN
     tokenizer.model_max_length = 8192
     tokenizer.padding_side = "right"
+    tokenizer.clean_up_tokenization_spaces = False  # BPE: the clean-up would strip spaces before punctuation
     for token in (BOS_TOKEN, EOS_TOKEN):
         if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id):
             raise RuntimeError(f"special token {token!r} is missing from the SmolLM2 vocabulary")
@@ -142,8 +143,18 @@ def _convert(gguf: Path, out_dir: Path) -> None:
     for key, value in ids.items():
         setattr(model.config, key, value)
         setattr(model.generation_config, key, value)
+    if hasattr(model.config, "_model_name_or_path"):  # GGUF "general.name", e.g. "Smollm2 135M 8k Lc100K ..."
+        delattr(model.config, "_model_name_or_path")
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
+    # transformers 5 writes tokenizer_class "TokenizersBackend", unknown to transformers 4.x; the generic fast
+    # class loads tokenizer.json unchanged in both.
+    tok_cfg_path = out_dir / "tokenizer_config.json"
+    tok_cfg = json.loads(tok_cfg_path.read_text())
+    tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    for load_time_arg in ("is_local", "local_files_only"):
+        tok_cfg.pop(load_time_arg, None)
+    tok_cfg_path.write_text(json.dumps(tok_cfg, indent=2) + "\n")
 
     dist = metadata.distribution(DIST_NAME)
     license_file = next((f for f in dist.files or [] if f.name in ("LICENSE", "LICENSE.txt")), None)
@@ -187,6 +198,11 @@ def ensure_smollm2_checkpoint(cache_dir: Path | None = None) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{CHECKPOINT_NAME}.tmp-", dir=base))
         try:
             _convert(gguf, tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700 (and some files are written 0600)
+            for item in tmp.iterdir():
+                item.chmod(0o666 & ~umask)
             if ckpt.exists():  # stale or incomplete (e.g. an older format): move it out of the way first
                 stale = Path(tempfile.mkdtemp(prefix=f".{CHECKPOINT_NAME}.stale-", dir=base))
                 os.replace(ckpt, stale / CHECKPOINT_NAME)

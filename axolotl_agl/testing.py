@@ -188,12 +188,13 @@ def build_tiny_model(out_dir: Path, family: str = "llama", seed: int = 0) -> Pat
         ``out_dir`` as a ``Path``. The model has hidden size 64, 2 layers, 4 heads (2 KV heads), float32
         safetensors weights; the tokenizer's eos is ``<|im_end|>``, pad ``<pad>``, bos ``<s>``.
     """
-    import torch
-    from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig
-
     out_dir = Path(out_dir)
     if _is_built(out_dir):
         return out_dir
+
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig
+
     family = family.lower()
     config_cls = {"llama": LlamaConfig, "mistral": MistralConfig}.get(family)
     if config_cls is None:
