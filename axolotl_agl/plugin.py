@@ -90,6 +90,14 @@ class AlignGuardPlugin(BasePlugin):
         if isinstance(block, dict) and block.pop(_ENABLED_KEY, False):
             cfg["adapter"] = ADAPTER_NAME
 
+    def pre_model_load(self, cfg: Any) -> None:
+        if not alignguard_enabled(cfg) or torch.cuda.is_available():
+            return
+        # Axolotl maps each DDP rank to accelerator device LOCAL_RANK, which does not exist on a
+        # CPU-only machine; keep every rank on the CPU instead (gloo DDP).
+        if int(cfg.get("world_size") or 1) > 1 and isinstance(cfg.get("device_map"), dict):
+            cfg["device_map"] = {"": "cpu"}
+
     def get_trainer_cls(self, cfg: Any) -> type | None:
         if not alignguard_enabled(cfg) or cfg.get("rl"):
             return None
