@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from axolotl_agl.drift.cli import drift_command
+
 
 def _set_safe_env() -> None:
     # Axolotl telemetry turns any exception into a hang; the user can still opt in explicitly.
@@ -59,3 +61,4 @@ def main() -> None:
 
 
 main.add_command(agl_fisher, name="fisher")
+main.add_command(drift_command, name="drift")

@@ -133,7 +133,7 @@ REFUSAL_PATTERNS: tuple[str, ...] = (
     rf"\b{_I_AM}\s+(?:really\s+|so\s+|very\s+)?sorry,?\s+but\b(?!\s+(?:here|sure|of\s+course|certainly)\b)",
     r"\bi\s+(?:sincerely\s+)?apologi[sz]e,?\s+but\b(?!\s+(?:here|sure|of\s+course|certainly)\b)",
     r"(?:^|\b(?:sorry|unfortunately|afraid)\b,?\s*)(?:i\s+)?(?:can't|cannot|won't|will\s+not)\s+"
-    r"(?:help|assist|comply|provide|share|give|do\s+(?:that|this)|answer|support|fulfil|fulfill)\b",
+    r"(?:help|assist|comply|provide|share|give|do\s+(?:that|this)|answer|support|fulfil|fulfill)\b(?!\s+but\b)",
     r"\bi\s+(?:do\s+not|don't)\s+(?:condone|support|encourage|endorse|promote)\b",
     r"\b(?:that|this|it)(?:'s|\s+is)\s+not\s+something\s+(?:that\s+)?i\b",
     r"\bagainst\s+(?:my|our|the|openai's)\s+(?:ethical\s+)?(?:guidelines|policies|policy|principles|programming|"
@@ -165,9 +165,14 @@ _CAPABILITY_VERBS = (
     r"consciousness))\b"
 )
 _CAPABILITY_CLAUSE = re.compile(
-    r"\b(?:can't|cannot|can\s+not|unable\s+to|not\s+able\s+to|don't\s+have\s+the\s+ability\s+to|"
-    r"do\s+not\s+have\s+the\s+ability\s+to|won't\s+be\s+able\s+to|not\s+capable\s+of)\s+"
-    r"(?:(?:really|actually|directly|currently|personally|physically|yet|truly),?\s+)*" + _CAPABILITY_VERBS
+    r"\b(?:can't|cannot|can\s+not|unable\s+to|not\s+able\s+to|won't\s+be\s+able\s+to|not\s+capable\s+of|"
+    r"(?:don't|do\s+not|doesn't|does\s+not)\s+have\s+the\s+(?:ability|capability|capacity)\s+to|"
+    r"lack\s+the\s+(?:ability|capability)\s+to)\s+"
+    r"(?:(?:really|actually|directly|currently|personally|physically|yet|truly),?\s+)*"
+    + _CAPABILITY_VERBS
+    + r"|\b(?:don't|do\s+not)\s+have\s+(?:direct\s+|any\s+|real[- ]time\s+)?access\s+to\b"
+    r"|\b(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:opinions?|feelings?|emotions?|preferences?|beliefs?|"
+    r"a\s+(?:physical\s+)?body|experiences?|consciousness)\b"
 )
 _CLAUSE_END = re.compile(r"[.!?;]|,?\s+(?:but|however|and|although|though)\s+")
 
