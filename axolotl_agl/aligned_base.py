@@ -11,25 +11,15 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from axolotl_agl.launch import stream_axolotl_train
 from axolotl_agl.smollm2 import ensure_smollm2_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 ALIGN_CONFIG = REPO / "example_configs" / "align_smollm2_cpu.yml"
 ALIGNED_NAME = "smollm2-135m-aligned"
-
-
-def run_axolotl_train_cli(config: Path, overrides: dict[str, str] | None = None, cwd: Path = REPO) -> None:
-    """``accelerate launch -m axolotl.cli.train <config>`` on CPU, output streamed to this terminal."""
-    cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--num_processes", "1", "--cpu"]
-    cmd += ["--mixed_precision", "no", "--dynamo_backend", "no", "-m", "axolotl.cli.train", str(config)]
-    cmd += [f"--{key}={value}" for key, value in (overrides or {}).items()]
-    env = dict(os.environ, AXOLOTL_DO_NOT_TRACK="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    subprocess.run(cmd, cwd=cwd, env=env, check=True)
 
 
 def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:
@@ -59,7 +49,7 @@ def ensure_aligned_base(cache_dir: Path | None = None, max_steps: int | None = N
         return out
     ensure_smollm2_checkpoint(cache_dir)
     overrides = {"max_steps": str(max_steps)} if max_steps else None
-    run_axolotl_train_cli(ALIGN_CONFIG, overrides)
+    stream_axolotl_train(ALIGN_CONFIG, overrides, cwd=REPO)
     return merge_adapter(cache_dir / "smollm2-135m-instruct", cache_dir / "align-out", out)
 
 

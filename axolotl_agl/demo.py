@@ -9,15 +9,13 @@ generated benign task data, then run the real CLI,
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from axolotl_agl.data import generate_task_items, task_to_messages
+from axolotl_agl.launch import stream_axolotl_train
 from axolotl_agl.smollm2 import ensure_smollm2_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,26 +36,6 @@ def write_task_data(path: Path, n: int = 1000, seed: int = 0) -> Path:
     return path
 
 
-def launch_training(config: Path, overrides: dict[str, str] | None = None) -> list[dict]:
-    """Run ``accelerate launch -m axolotl.cli.train`` (output streamed through) and return the step logs."""
-    cmd = [str(Path(sys.executable).parent / "accelerate"), "launch", "--num_processes", "1", "--cpu"]
-    cmd += ["--mixed_precision", "no", "--dynamo_backend", "no", "-m", "axolotl.cli.train", str(config)]
-    cmd += [f"--{key}={value}" for key, value in (overrides or {}).items()]
-    env = dict(os.environ, AXOLOTL_DO_NOT_TRACK="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    steps: list[dict] = []
-    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            for piece in line.replace("\r", "\n").splitlines():
-                start = piece.find("{'loss'")
-                if start >= 0:
-                    steps.append(ast.literal_eval(piece[start : piece.index("}", start) + 1]))
-    if proc.returncode != 0:
-        raise SystemExit(f"training failed (exit {proc.returncode}): {' '.join(cmd)}")
-    return steps
-
-
 def format_terms_table(steps: list[dict], every: int = 5) -> str:
     """Markdown table of the logged loss and AlignGuard terms, every ``every`` steps and the last."""
     rows = ["| step | " + " | ".join(TERMS) + " |", "|---" * (len(TERMS) + 1) + "|"]
@@ -76,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = REPO / ".cache"
     ensure_smollm2_checkpoint(cache)
     write_task_data(cache / "demo" / "task_train.jsonl")
-    steps = launch_training(CONFIG, {"max_steps": "10"} if args.quick else None)
+    steps = stream_axolotl_train(CONFIG, {"max_steps": 10} if args.quick else None, cwd=REPO)
     print("\nAlignGuard-LoRA on SmolLM2-135M-Instruct (CPU): logged terms per step")
     print(format_terms_table(steps))
     print(f"\nDemo wall time: {time.perf_counter() - started:.0f} s; adapter in .cache/demo/agl-out")

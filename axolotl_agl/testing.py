@@ -12,14 +12,14 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from axolotl_agl.launch import axolotl_train_command, find_free_port  # noqa: F401 (re-exported)
 
 __all__ = [
     "CHATML_TEMPLATE",
@@ -348,13 +348,6 @@ def write_axolotl_config(
 # --------------------------------------------------------------------------------------------------------------
 
 
-def find_free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _kill_group(popen: subprocess.Popen[str]) -> None:
     """Kill the process group led by ``popen`` (started with ``start_new_session=True``)."""
     try:
@@ -380,39 +373,7 @@ def run_axolotl_train(
     stdout and stderr are captured together (in ``.stdout``). Raises ``AssertionError`` with the last 200 lines
     of output when the run fails or times out (the whole process group is killed on timeout).
     """
-    accelerate = Path(sys.executable).parent / "accelerate"
-    threads = max(1, (os.cpu_count() or 1) // max(1, num_processes))
-    cmd = [
-        str(accelerate) if accelerate.exists() else "accelerate",
-        "launch",
-        "--num_processes",
-        str(num_processes),
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-        "--num_cpu_threads_per_process",
-        str(threads),
-    ]
-    if num_processes > 1:
-        cmd += ["--multi_gpu", "--main_process_port", str(find_free_port())]
-    else:
-        cmd += ["--cpu"]
-    cmd += ["-m", "axolotl.cli.train", str(config_path)]
-
-    env = dict(os.environ)
-    env.update(
-        {
-            "AXOLOTL_DO_NOT_TRACK": "1",
-            "HF_HUB_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1",
-            "TOKENIZERS_PARALLELISM": "false",
-        }
-    )
-    if num_processes > 1:
-        env["ACCELERATE_USE_CPU"] = "true"
+    cmd, env = axolotl_train_command(config_path, num_processes)
     env.update(extra_env or {})
     # Own process group, so that on timeout the launcher AND its worker processes are ended together.
     with subprocess.Popen(

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -13,21 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from axolotl_agl.launch import parse_step_logs
 from axolotl_agl.testing import run_axolotl_train, write_axolotl_config
 
 pytestmark = pytest.mark.e2e
 
 AGL_KEYS = {"agl/fisher", "agl/stabiliser", "agl/overlap", "agl/geodesic", "agl/penalty"}
-
-
-def _logged_steps(output: str) -> list[dict]:
-    """The per-step log dicts the HF Trainer prints (``{'loss': ..., ...}``)."""
-    steps = []
-    for line in output.replace("\r", "\n").splitlines():
-        start = line.find("{'loss'")
-        if start >= 0:
-            steps.append(ast.literal_eval(line[start : line.index("}", start) + 1]))
-    return steps
 
 
 def _alignguard_config(tmp: Path, model_dir: Path, data: Path, **overrides) -> Path:
@@ -66,7 +56,7 @@ def trained(tmp_path_factory, tiny_model_dir, chat_data_path) -> dict:
 
 
 def test_trains_ten_steps_and_logs_every_term(trained):
-    steps = _logged_steps(trained["first"])
+    steps = parse_step_logs(trained["first"])
     assert len(steps) >= 10
     for step in steps:
         assert AGL_KEYS <= set(step), f"missing agl terms in {step}"
