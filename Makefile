@@ -8,6 +8,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+export OMP_WAIT_POLICY := PASSIVE
 
 .PHONY: demo test install lint format clean
 

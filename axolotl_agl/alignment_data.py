@@ -27,13 +27,37 @@ class TokenizedExample:
     labels: list[int]
 
 
+_LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise ValueError(
+                    f"alignguard.alignment_datasets: {path}:{number} is not valid JSON ({err.msg}); "
+                    "fix that line (one JSON object per line)"
+                ) from None
+    return rows
+
+
 def _read_local_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        with path.open(encoding="utf-8") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+        return _read_jsonl(path)
     if suffix == ".json":
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"alignguard.alignment_datasets: {path} is not valid JSON ({err.msg} at line {err.lineno}); "
+                "give a JSON list of rows, or a .jsonl file"
+            ) from None
         return data if isinstance(data, list) else data.get("data", [])
     import datasets
 
@@ -50,6 +74,11 @@ def read_alignment_rows(spec: AlignmentDataset) -> list[dict[str, Any]]:
     path = Path(spec.path).expanduser()
     if path.is_file():
         return _read_local_rows(path)
+    if not path.exists() and _looks_local(spec.path):
+        raise ValueError(
+            f"alignguard.alignment_datasets: could not read {spec.path!r}: no such file (relative paths are "
+            f"resolved from {Path.cwd()}). Fix the path, or remove the entry to use the shipped default data."
+        )
     import datasets
 
     try:
@@ -63,30 +92,43 @@ def read_alignment_rows(spec: AlignmentDataset) -> list[dict[str, Any]]:
         ) from err
 
 
+def _looks_local(path: str) -> bool:
+    """A path the user meant as a local file (a data suffix, a directory part, ``~`` or ``.``), not a hub name."""
+    return path.lower().endswith(_LOCAL_SUFFIXES) or path.startswith(("/", ".", "~")) or "\\" in path
+
+
+def _columns_error(spec: AlignmentDataset, needed: str, row: Any) -> ValueError:
+    found = sorted(row) if isinstance(row, dict) else type(row).__name__
+    return ValueError(
+        f"alignguard.alignment_datasets[{spec.path}]: type {spec.type} needs {needed} in every row; found {found}. "
+        "Fix: set `type:` to the format of the file (chat_template, alpaca, prompt_response) or, for "
+        "chat_template, `field_messages:` to the column that holds the chat"
+    )
+
+
+def _chat_messages(row: dict[str, Any], spec: AlignmentDataset) -> list[dict[str, str]]:
+    messages = row.get(spec.field_messages)
+    if not isinstance(messages, list) or not messages:
+        raise _columns_error(spec, f"a non-empty {spec.field_messages!r} list", row)
+    if not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
+        raise _columns_error(spec, f"{spec.field_messages!r} entries with 'role' and 'content'", row)
+    return [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+
+
 def row_to_messages(row: dict[str, Any], spec: AlignmentDataset) -> list[dict[str, str]]:
     """Convert one row to a chat (a list of ``{role, content}``) according to ``spec.type``."""
+    if not isinstance(row, dict):
+        raise _columns_error(spec, "a JSON object", row)
     if spec.type == "chat_template":
-        messages = row.get(spec.field_messages)
-        if not isinstance(messages, list) or not messages:
-            raise ValueError(
-                f"alignguard.alignment_datasets[{spec.path}]: type chat_template needs a non-empty "
-                f"{spec.field_messages!r} list per row; found columns {sorted(row)}"
-            )
-        return [{"role": str(m["role"]), "content": str(m["content"])} for m in messages]
+        return _chat_messages(row, spec)
     if spec.type == "alpaca":
         if "instruction" not in row or "output" not in row:
-            raise ValueError(
-                f"alignguard.alignment_datasets[{spec.path}]: type alpaca needs 'instruction' and 'output' "
-                f"columns; found {sorted(row)}"
-            )
-        prompt = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
-        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"]}]
+            raise _columns_error(spec, "'instruction' and 'output' columns", row)
+        prompt = str(row["instruction"]) + (f"\n\n{row['input']}" if row.get("input") else "")
+        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": str(row["output"])}]
     if "prompt" not in row or "response" not in row:
-        raise ValueError(
-            f"alignguard.alignment_datasets[{spec.path}]: type prompt_response needs 'prompt' and 'response' "
-            f"columns; found {sorted(row)}"
-        )
-    return [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": row["response"]}]
+        raise _columns_error(spec, "'prompt' and 'response' columns", row)
+    return [{"role": "user", "content": str(row["prompt"])}, {"role": "assistant", "content": str(row["response"])}]
 
 
 def _chat_token_ids(tokenizer: Any, messages: list[dict[str, str]], add_generation_prompt: bool) -> list[int]:
@@ -102,7 +144,10 @@ def _chat_token_ids(tokenizer: Any, messages: list[dict[str, str]], add_generati
 def tokenize_chat(tokenizer: Any, messages: list[dict[str, str]], max_tokens: int) -> tuple[TokenizedExample, bool]:
     """Tokenise a chat whose last turn is the assistant's target; return ``(example, was_truncated)``."""
     if messages[-1]["role"] != "assistant":
-        raise ValueError("alignguard.alignment_datasets: the last message of each chat must be the assistant's reply")
+        raise ValueError(
+            "alignguard.alignment_datasets: the last message of each chat must be the assistant's reply (the "
+            f"target), found role {messages[-1]['role']!r}; fix the rows or use type alpaca / prompt_response"
+        )
     prompt_ids = _chat_token_ids(tokenizer, messages[:-1], add_generation_prompt=True)
     full_ids = _chat_token_ids(tokenizer, messages, add_generation_prompt=False)
     if full_ids[: len(prompt_ids)] != prompt_ids:
@@ -128,7 +173,10 @@ def load_alignment_examples(
     for spec in specs:
         rows = read_alignment_rows(spec)
         if not rows:
-            raise ValueError(f"alignguard.alignment_datasets: {spec.path!r} has no rows")
+            raise ValueError(
+                f"alignguard.alignment_datasets: {spec.path!r} has no rows; add alignment examples to it, or remove "
+                "the entry to use the shipped default data"
+            )
         for row in rows:
             if len(examples) >= max_examples:
                 break

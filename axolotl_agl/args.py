@@ -96,26 +96,48 @@ class AlignGuardConfig(BaseModel):
             "<output_dir>/alignguard_fisher.safetensors."
         ),
     )
+    fisher_cache: Literal["reuse", "rebuild", "strict"] = Field(
+        default="reuse",
+        description=(
+            "What to do with an existing Fisher cache. reuse: use it when it matches this config, otherwise "
+            "(or when it is unreadable) recompute it with a warning naming the mismatched keys; rebuild: always "
+            "recompute; strict: use it when it matches, stop with an error naming each mismatched key when it "
+            "does not or when it is unreadable (a missing cache is computed)."
+        ),
+    )
+    on_nonfinite: Literal["error", "skip"] = Field(
+        default="error",
+        description=(
+            "A NaN/Inf penalty term at a training step. error: stop training at that step (nothing is saved "
+            "from it); skip: leave that step's penalty out (task loss only), with a warning and the count "
+            "logged as agl/nonfinite_skips. Non-finite Fisher statistics always stop the run."
+        ),
+    )
 
     @field_validator("lambda_alignment", "lambda_task", "lambda_collision", "split_damping")
     @classmethod
     def _finite_non_negative(cls, value: float, info) -> float:  # noqa: ANN001
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"alignguard.{info.field_name} must be a finite number >= 0, got {value}")
+            default = cls.model_fields[info.field_name].default
+            raise ValueError(
+                f"alignguard.{info.field_name} must be a finite number >= 0, got {value}; "
+                f"set it to a value such as {default} (the default) or remove the key"
+            )
         return value
 
     @field_validator("alpha")
     @classmethod
     def _alpha_in_unit_interval(cls, value: float) -> float:
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise ValueError(f"alignguard.alpha must lie in [0, 1], got {value}")
+            raise ValueError(f"alignguard.alpha must lie in [0, 1], got {value}; set it to e.g. 0.5 (the default)")
         return value
 
     @field_validator("rank_k", "fisher_num_samples", "fisher_batch_size")
     @classmethod
     def _positive(cls, value: int, info) -> int:  # noqa: ANN001
         if value < 1:
-            raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}")
+            default = cls.model_fields[info.field_name].default
+            raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}; the default is {default}")
         return value
 
     @field_validator("alignment_datasets")
@@ -131,7 +153,9 @@ class AlignGuardConfig(BaseModel):
     @model_validator(mode="after")
     def _positive_damping(self) -> AlignGuardConfig:
         if self.split_damping == 0:
-            raise ValueError("alignguard.split_damping must be > 0 (it sets the ΔW_A / ΔW_T split)")
+            raise ValueError(
+                "alignguard.split_damping must be > 0 (it sets the ΔW_A / ΔW_T split); set it to e.g. 1.0 (the default)"
+            )
         return self
 
 

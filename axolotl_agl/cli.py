@@ -20,13 +20,28 @@ def _set_safe_env() -> None:
     os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
 
 
+def _check_yaml_selects_alignguard(config: str) -> None:
+    """Fail early, with the fix, when the YAML lacks ``adapter: alignguard`` or the plugin entry."""
+    import yaml
+
+    raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+    plugins = [str(p) for p in raw.get("plugins") or []] if isinstance(raw, dict) else []
+    listed = any(p.rsplit(".", 1)[-1] == "AlignGuardPlugin" for p in plugins)
+    if not isinstance(raw, dict) or raw.get("adapter") != "alignguard" or not listed:
+        raise click.UsageError(
+            f"{config}: agl-fisher needs `adapter: alignguard` and `plugins: [axolotl_agl.AlignGuardPlugin]` "
+            "in the YAML"
+        )
+
+
 def run_fisher_command(config: str) -> Path:
     """Compute (or validate and reuse) the Fisher cache for an Axolotl config; returns its path."""
     _set_safe_env()
+    _check_yaml_selects_alignguard(config)
     from axolotl.cli.config import load_cfg
     from axolotl.cli.utils.load import load_model_and_tokenizer
 
-    from axolotl_agl.plugin import agl_config_of, alignguard_enabled
+    from axolotl_agl.plugin import agl_config_of, alignguard_enabled, prepare_alignment_examples
     from axolotl_agl.precompute import obtain_fisher_summary
 
     cfg = load_cfg(config)
@@ -34,6 +49,7 @@ def run_fisher_command(config: str) -> Path:
         raise click.UsageError(
             f"{config}: agl-fisher needs `adapter: alignguard` and `plugins: [axolotl_agl.AlignGuardPlugin]`"
         )
+    examples = prepare_alignment_examples(cfg)  # bad alignment data fails here, before the model is loaded
     model, tokenizer, _ = load_model_and_tokenizer(cfg=cfg)
     result = obtain_fisher_summary(
         model,
@@ -42,6 +58,7 @@ def run_fisher_command(config: str) -> Path:
         base_model=str(cfg.base_model),
         sequence_len=int(cfg.sequence_len or 2048),
         output_dir=str(cfg.output_dir),
+        examples=examples,
     )
     state = "reused" if result.reused else "computed"
     click.echo(f"AlignGuard Fisher cache {state}: {result.path} ({len(result.summary)} modules)")
