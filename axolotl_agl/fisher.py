@@ -14,50 +14,281 @@ non-padding token positions ``t``:
 Statistics come from hooks on the *base* layers (the adapter is disabled), so frozen or 4-bit base
 weights are fine: only activations need gradients. Under ``torch.distributed`` the sums and counts
 are all-reduced, so every rank ends with the same factors.
+
+**Scaling.** A factor of dimension ``d`` is accumulated either exactly (``d × d`` float sums) or, for wide
+layers, as a streaming randomised sketch ``Y = M Ω`` with ``k + p`` columns plus the exact trace
+``Σ ‖x‖²`` (:class:`~axolotl_agl.fisher_state.SketchedMoment`, summarised by the fixed-rank Nyström method
+of Tropp et al. 2017), i.e. ``O(d·(k + p))`` memory. ``sketch="auto"`` (default) keeps factors with
+``d ≤ exact_max_dim`` exact and sketches the others; ``"exact"`` / ``"sketch"`` force one kind. ``Ω`` is
+drawn from a fixed seed on the CPU, so it is identical on every rank and sketches all-reduce by summing.
+
+**Shared inputs.** Layers that read the *same input tensor* in a forward pass (q/k/v read the attention
+input, gate/up the MLP input) share one input statistic: it is accumulated once per distinct input
+(detected by tensor identity within each forward, fixed on the first batch and checked on every later
+one), and every such layer's :class:`KFACFactors` refers to the same moment object.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample
-from axolotl_agl.fisher_state import ModuleFisher, low_rank_factor_from_dense
+from axolotl_agl.fisher_state import (
+    ModuleFisher,
+    SketchedMoment,
+    clone_factor,
+    low_rank_factor,
+    orthonormal_test_matrix,
+)
+
+FisherSketchMode = Literal["auto", "exact", "sketch"]
+
+#: Under ``sketch="auto"``, factors up to this dimension are accumulated exactly (2048² float32 = 16 MiB).
+EXACT_MAX_DIM = 2048
+#: Default ``k`` the sketch is sized for (``alignguard.rank_k``'s default).
+DEFAULT_SKETCH_RANK = 32
+#: Seed of the sketches' test matrices (identical on every rank).
+SKETCH_SEED = 20170601
+#: Passes over the alignment data when some factor is sketched (1 streaming pass + 1 subspace iteration).
+DEFAULT_SKETCH_PASSES = 2
+
+
+def default_oversample(k: int) -> int:
+    """Default oversampling ``p`` of a sketch for rank ``k``: ``max(10, k)``, i.e. ``l = max(k + 10, 2k)`` columns.
+
+    Without power iterations (a single streaming pass cannot do them), the accuracy of the top-``k``
+    subspace depends on the oversampling; ``p = k`` costs ``O(d·2k)`` memory, still tiny next to ``d²``.
+    """
+    return max(10, k)
+
+
+def sketch_width(dim: int, k: int, oversample: int | None = None) -> int:
+    """Columns of a sketch of a ``dim``-dimensional factor: ``k + p``, at most ``dim``."""
+    p = default_oversample(k) if oversample is None else oversample
+    if p < 0:
+        raise ValueError(f"oversample must be >= 0, got {p}")
+    return min(dim, k + p)
+
+
+def uses_sketch(dim: int, mode: FisherSketchMode, width: int, exact_max_dim: int = EXACT_MAX_DIM) -> bool:
+    """Whether a ``dim``-dimensional factor is sketched (``True``) or accumulated exactly.
+
+    ``"exact"``: never; ``"sketch"``: whenever the sketch is narrower than the matrix (a sketch as wide as
+    the matrix would hold as many numbers as the matrix); ``"auto"``: when ``dim > exact_max_dim`` too.
+    """
+    if mode not in ("auto", "exact", "sketch"):
+        raise ValueError(f"sketch must be 'auto', 'exact' or 'sketch', got {mode!r}")
+    if mode == "exact" or width >= dim:
+        return False
+    return mode == "sketch" or dim > exact_max_dim
+
+
+class DenseMomentAccumulator:
+    """Exact running sum ``Σ x xᵀ`` (``d × d``), kept on the CPU like the original Fisher pass."""
+
+    def __init__(self, dim: int, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> None:
+        self.sum = torch.zeros(dim, dim, dtype=dtype, device=device)
+        self.updates = 0
+        self.complete = False  # set after the first pass: later passes do not touch an exact sum
+
+    @property
+    def nbytes(self) -> int:
+        return self.sum.numel() * self.sum.element_size()
+
+    def add(self, rows: torch.Tensor) -> None:
+        """Add ``rowsᵀ rows`` for ``rows`` of shape ``(n, d)``."""
+        if self.complete:
+            return
+        rows = rows.to(self.sum.dtype)
+        self.sum += (rows.T @ rows).to(self.sum.device)
+        self.updates += 1
+
+    def next_pass(self) -> None:
+        self.complete = True
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """The tensors summed over ranks after the current pass (none once complete)."""
+        return [] if self.complete else [self.sum]
+
+    def set_state_tensors(self, tensors: list[torch.Tensor]) -> None:
+        if tensors:
+            (self.sum,) = tensors
+
+    def result(self, count: int) -> torch.Tensor:
+        return self.sum / max(count, 1)
+
+
+class SketchMomentAccumulator:
+    """Streaming sketch ``Y = Σ x (xᵀ Ω)`` (``d × l``) and exact trace ``Σ ‖x‖²`` of ``M = Σ x xᵀ``.
+
+    The first pass uses the seeded ``Ω`` shared with every other sketch of the same dimension (its memory
+    is not counted in :attr:`nbytes`). :meth:`next_pass` turns the sketch into its own orthonormal basis,
+    ``Ω ← orth(Y)``, and restarts ``Y``: a pass over the data with that ``Ω`` is one step of subspace
+    (power) iteration, so after ``q + 1`` passes ``Y = M·orth(M^q Ω)`` (Halko, Martinsson & Tropp 2011,
+    Alg. 4.4; Nyström with power iterations: Gittens & Mahoney 2016). The trace is summed in the first
+    pass only. Each update costs ``O(n·d·l)`` instead of ``O(n·d²)``.
+    """
+
+    def __init__(self, test_matrix: torch.Tensor) -> None:
+        self.test_matrix = test_matrix
+        self.sketch = torch.zeros_like(test_matrix)
+        self.trace = torch.zeros((), dtype=test_matrix.dtype, device=test_matrix.device)
+        self.updates = 0
+        self.passes = 1
+
+    @property
+    def nbytes(self) -> int:
+        return (self.sketch.numel() + 1) * self.sketch.element_size()
+
+    def add(self, rows: torch.Tensor) -> None:
+        rows = rows.to(device=self.sketch.device, dtype=self.sketch.dtype)
+        self.sketch += rows.T @ (rows @ self.test_matrix)
+        if self.passes == 1:
+            self.trace += rows.square().sum()
+        self.updates += 1
+
+    def next_pass(self) -> None:
+        """``Ω ← orth(Y)`` (float64 QR, deterministic: identical on every rank after the all-reduce), ``Y ← 0``."""
+        q, r = torch.linalg.qr(self.sketch.to(torch.float64))
+        signs = torch.sign(torch.diagonal(r))
+        q = q * torch.where(signs == 0, torch.ones_like(signs), signs)
+        self.test_matrix = q.to(self.sketch.dtype).contiguous()
+        self.sketch = torch.zeros_like(self.sketch)
+        self.passes += 1
+
+    def state_tensors(self) -> list[torch.Tensor]:
+        """The tensors summed over ranks after the current pass (the trace only after the first)."""
+        return [self.sketch, self.trace] if self.passes == 1 else [self.sketch]
+
+    def set_state_tensors(self, tensors: list[torch.Tensor]) -> None:
+        if self.passes == 1:
+            self.sketch, self.trace = tensors
+        else:
+            (self.sketch,) = tensors
+
+    def result(self, count: int) -> SketchedMoment:
+        n = max(count, 1)
+        return SketchedMoment(self.sketch / n, self.test_matrix, self.trace / n)
+
+
+MomentAccumulator = DenseMomentAccumulator | SketchMomentAccumulator
+
+
+class MomentFactory:
+    """Creates exact or sketched accumulators; one shared test matrix per (dimension, device)."""
+
+    def __init__(
+        self,
+        mode: FisherSketchMode = "auto",
+        rank_k: int = DEFAULT_SKETCH_RANK,
+        oversample: int | None = None,
+        exact_max_dim: int = EXACT_MAX_DIM,
+        dtype: torch.dtype = torch.float32,
+        sketch_device: torch.device | str = "cpu",
+        seed: int = SKETCH_SEED,
+    ) -> None:
+        if rank_k < 1:
+            raise ValueError(f"rank_k must be >= 1, got {rank_k}")
+        uses_sketch(1, mode, 1)  # validates mode
+        self.mode, self.rank_k, self.oversample = mode, rank_k, oversample
+        self.exact_max_dim, self.dtype, self.sketch_device, self.seed = exact_max_dim, dtype, sketch_device, seed
+        self._test_matrices: dict[tuple[int, int, str], torch.Tensor] = {}
+
+    def width(self, dim: int) -> int:
+        return sketch_width(dim, self.rank_k, self.oversample)
+
+    def sketched(self, dim: int) -> bool:
+        return uses_sketch(dim, self.mode, self.width(dim), self.exact_max_dim)
+
+    def test_matrix(self, dim: int) -> torch.Tensor:
+        """``Ω`` for dimension ``dim`` (seeded by ``seed`` and ``dim``: the same on every rank)."""
+        width = self.width(dim)
+        key = (dim, width, str(self.sketch_device))
+        if key not in self._test_matrices:
+            self._test_matrices[key] = orthonormal_test_matrix(
+                dim, width, self.seed + dim, self.dtype, self.sketch_device
+            )
+        return self._test_matrices[key]
+
+    def new(self, dim: int) -> MomentAccumulator:
+        if self.sketched(dim):
+            return SketchMomentAccumulator(self.test_matrix(dim))
+        return DenseMomentAccumulator(dim, self.dtype)
 
 
 @dataclass
 class KFACAccumulator:
-    """Running sums for one layer (float32 unless told otherwise)."""
+    """Running statistics of one layer: its input moment (possibly shared) and its gradient moment."""
 
-    input_sum: torch.Tensor
-    grad_sum: torch.Tensor
-    tokens: int = 0
-    examples: int = 0
-
-    @classmethod
-    def zeros(cls, d_in: int, d_out: int, dtype: torch.dtype = torch.float32) -> KFACAccumulator:
-        return cls(torch.zeros(d_in, d_in, dtype=dtype), torch.zeros(d_out, d_out, dtype=dtype))
+    input_acc: MomentAccumulator | None
+    grad_acc: MomentAccumulator
+    input_source: str = ""
 
 
 @dataclass
 class KFACFactors:
-    """Normalised factors of one layer: ``S`` (inputs) and ``G`` (output gradients)."""
+    """Normalised factors of one layer: ``S`` (inputs) and ``G`` (output gradients).
 
-    input_moment: torch.Tensor
-    grad_moment: torch.Tensor
+    Each moment is a dense ``d × d`` tensor or a :class:`~axolotl_agl.fisher_state.SketchedMoment`.
+    Layers that read the same input share one ``input_moment`` object; ``input_source`` names the layer
+    whose forward accumulated it and ``input_updates`` counts its accumulations (once per batch and pass).
+    """
+
+    input_moment: torch.Tensor | SketchedMoment
+    grad_moment: torch.Tensor | SketchedMoment
     tokens: int
     examples: int
+    input_source: str = ""
+    input_updates: int = 0
+
+
+class _SeenInput:
+    """An input tensor already accumulated in the current forward (weakly referenced: a freed tensor's
+    memory may be reused by another tensor, which must not match)."""
+
+    def __init__(self, x: torch.Tensor, acc: MomentAccumulator) -> None:
+        self.ref = weakref.ref(x)
+        self.key = _tensor_key(x)
+        self.acc = acc
+
+    def matches(self, x: torch.Tensor) -> bool:
+        """Same live tensor, or a view of the same memory with the same layout, and not modified since."""
+        seen = self.ref()
+        if seen is None:
+            return False
+        key = _tensor_key(x)
+        same_memory = key[0] is not None and key == self.key
+        return (seen is x and self.key[-1] == key[-1]) or same_memory
+
+
+def _tensor_key(x: torch.Tensor) -> tuple:
+    try:
+        pointer = x.data_ptr()
+    except (RuntimeError, NotImplementedError):  # tensor subclasses without plain storage: identity only
+        pointer = None
+    return (pointer, tuple(x.shape), tuple(x.stride()), x.dtype, x.device, x._version)
 
 
 @dataclass
 class _HookState:
     token_mask: torch.Tensor | None = None
     handles: list = field(default_factory=list)
+    seen: list[_SeenInput] = field(default_factory=list)
+    updated: set[int] = field(default_factory=set)
+    members: dict[int, int] = field(default_factory=dict)
+
+    def new_batch(self, token_mask: torch.Tensor | None) -> None:
+        self.token_mask = token_mask
+        self.seen.clear()
+        self.updated.clear()
 
 
 def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -89,27 +320,54 @@ def pad_batch(examples: list[TokenizedExample], pad_id: int) -> dict[str, torch.
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
+def _masked_rows(t: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    rows = t.detach().reshape(-1, t.shape[-1])
+    return rows if mask is None else rows[mask.reshape(-1)]
+
+
 @contextlib.contextmanager
-def _kfac_hooks(layers: dict[str, nn.Module], accumulators: dict[str, KFACAccumulator]) -> Iterator[_HookState]:
+def _kfac_hooks(
+    layers: dict[str, nn.Module],
+    accumulators: dict[str, KFACAccumulator],
+    factory: MomentFactory,
+    share_inputs: bool = True,
+) -> Iterator[_HookState]:
     state = _HookState()
 
-    def make_hooks(name: str) -> None:
+    def accumulate_input(name: str, x: torch.Tensor) -> None:
         acc = accumulators[name]
+        match = next((seen.acc for seen in state.seen if seen.matches(x)), None)
+        if acc.input_acc is None:  # first forward through this layer: join a group or start one
+            if share_inputs and match is not None:
+                acc.input_acc = match
+                acc.input_source = next(n for n, a in accumulators.items() if a.input_acc is match)
+                state.members[id(match)] += 1
+                return
+            acc.input_acc = factory.new(_in_features(layers[name]))
+            acc.input_source = name
+            state.members[id(acc.input_acc)] = 1
+        elif match is acc.input_acc:
+            return  # this exact tensor is already in the shared statistic
+        elif state.members[id(acc.input_acc)] > 1 and id(acc.input_acc) in state.updated:
+            group = sorted(n for n, a in accumulators.items() if a.input_acc is acc.input_acc)
+            raise RuntimeError(
+                f"AlignGuard Fisher pass: layers {group} read the same input on the first batch but not on a "
+                f"later one ({name!r} saw another tensor); call collect_kfac_factors(..., share_inputs=False)"
+            )
+        acc.input_acc.add(_masked_rows(x, state.token_mask))
+        state.updated.add(id(acc.input_acc))
+        state.seen.append(_SeenInput(x, acc.input_acc))
+
+    def make_hooks(name: str) -> None:
+        grad_acc = accumulators[name].grad_acc
 
         def forward_hook(_module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            x = inputs[0].detach().to(acc.input_sum.dtype)
+            accumulate_input(name, inputs[0])
             mask = state.token_mask
-            x = x.reshape(-1, x.shape[-1])
-            if mask is not None:
-                x = x[mask.reshape(-1)]
-            acc.input_sum += (x.T @ x).to(acc.input_sum.device)
             if output.requires_grad:
 
                 def grad_hook(grad: torch.Tensor) -> None:
-                    g = grad.detach().to(acc.grad_sum.dtype).reshape(-1, grad.shape[-1])
-                    if mask is not None:
-                        g = g[mask.reshape(-1)]
-                    acc.grad_sum += (g.T @ g).to(acc.grad_sum.device)
+                    grad_acc.add(_masked_rows(grad, mask))
 
                 output.register_hook(grad_hook)
 
@@ -142,13 +400,31 @@ def collect_kfac_factors(
     pad_id: int,
     batch_size: int = 4,
     show_progress: bool = True,
+    sketch: FisherSketchMode = "auto",
+    rank_k: int = DEFAULT_SKETCH_RANK,
+    oversample: int | None = None,
+    exact_max_dim: int = EXACT_MAX_DIM,
+    share_inputs: bool = True,
+    seed: int = SKETCH_SEED,
+    sketch_passes: int = DEFAULT_SKETCH_PASSES,
 ) -> dict[str, KFACFactors]:
     """Run ``model`` over ``examples`` and return each layer's normalised K-FAC factors.
 
     ``layers`` maps names to the linear modules to observe (for a PEFT model: the ``base_layer`` of
     each LoRA layer; disable the adapter around this call). Examples are split across ranks when
     ``torch.distributed`` is initialised and the statistics are summed over ranks.
+
+    ``sketch`` (``"auto"`` | ``"exact"`` | ``"sketch"``) chooses exact ``d × d`` sums or streaming sketches
+    with ``rank_k + oversample`` columns (default oversampling :func:`default_oversample`); ``"auto"``
+    sketches factors wider than ``exact_max_dim``. Summarise with the same ``rank_k`` (or smaller).
+    ``sketch_passes`` passes over the data refine the sketches by subspace iteration (only when some
+    factor is sketched; exact sums, traces and counts come from the first pass). One pass is a pure
+    streaming sketch; two (default) make the summary accurate on the slowly decaying spectra of real
+    models (``docs/method.md`` §1). ``share_inputs`` accumulates one input statistic per distinct input
+    tensor (q/k/v, gate/up).
     """
+    if sketch_passes < 1:
+        raise ValueError(f"sketch_passes must be >= 1, got {sketch_passes}")
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1
@@ -156,57 +432,156 @@ def collect_kfac_factors(
     device = first_param.device
     # float32 sums for 16-bit/4-bit models, float64 sums for a float64 model.
     dtype = torch.promote_types(first_param.dtype, torch.float32) if first_param.is_floating_point() else torch.float32
+    factory = MomentFactory(sketch, rank_k, oversample, exact_max_dim, dtype, device, seed)
     accumulators = {
-        name: KFACAccumulator.zeros(_in_features(layer), _out_features(layer), dtype) for name, layer in layers.items()
+        name: KFACAccumulator(input_acc=None, grad_acc=factory.new(_out_features(layer)))
+        for name, layer in layers.items()
     }
     local = examples[rank::world]
     was_training = model.training
     model.eval()
+    try:
+        with _kfac_hooks(layers, accumulators, factory, share_inputs) as state:
+            tokens, examples_seen = _fisher_pass(model, local, pad_id, batch_size, device, state, show_progress, rank)
+            _fill_unseen_inputs(layers, accumulators, factory)
+            if distributed:
+                _agree_on_input_groups(layers, accumulators, factory, rank_had_data=bool(local))
+                tokens, examples_seen = _all_reduce_accumulators(accumulators, tokens, examples_seen, device)
+            sketches = _distinct_sketches(accumulators)
+            for pass_index in range(2, sketch_passes + 1):
+                if not sketches:
+                    break
+                for moment in _distinct_moments(accumulators):
+                    moment.next_pass()
+                need_grad = any(isinstance(acc.grad_acc, SketchMomentAccumulator) for acc in accumulators.values())
+                label = f"{pass_index}/{sketch_passes}"
+                _fisher_pass(model, local, pad_id, batch_size, device, state, show_progress, rank, label, need_grad)
+                if distributed:
+                    _all_reduce_accumulators(accumulators, tokens, examples_seen, device)
+    finally:
+        model.train(was_training)
+    moments: dict[int, torch.Tensor | SketchedMoment] = {}
+    factors = {}
+    for name, acc in accumulators.items():
+        if id(acc.input_acc) not in moments:
+            moments[id(acc.input_acc)] = acc.input_acc.result(tokens)
+        factors[name] = KFACFactors(
+            input_moment=moments[id(acc.input_acc)],
+            grad_moment=acc.grad_acc.result(examples_seen),
+            tokens=tokens,
+            examples=examples_seen,
+            input_source=acc.input_source,
+            input_updates=acc.input_acc.updates,
+        )
+    return factors
+
+
+def _fisher_pass(
+    model: nn.Module,
+    local: list[TokenizedExample],
+    pad_id: int,
+    batch_size: int,
+    device: torch.device,
+    state: _HookState,
+    show_progress: bool,
+    rank: int,
+    label: str = "",
+    need_grad: bool = True,
+) -> tuple[int, int]:
+    """One pass over this rank's examples with the hooks installed; returns (tokens, examples) seen."""
+    tokens = examples_seen = 0
     leaves: list[torch.Tensor] = []
     embed_handle = _differentiable_embeddings(model, leaves)
     try:
-        with _kfac_hooks(layers, accumulators) as state:
-            batches = range(0, len(local), batch_size)
-            for start in tqdm(batches, desc="AlignGuard Fisher pass", disable=not show_progress or rank != 0):
-                batch = pad_batch(local[start : start + batch_size], pad_id)
-                batch = {k: v.to(device) for k, v in batch.items()}
-                state.token_mask = batch["attention_mask"].bool()
-                leaves.clear()
-                with torch.enable_grad():
-                    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        batches = range(0, len(local), batch_size)
+        desc = f"AlignGuard Fisher pass {label}".rstrip()
+        for start in tqdm(batches, desc=desc, disable=not show_progress or rank != 0):
+            batch = pad_batch(local[start : start + batch_size], pad_id)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            state.new_batch(batch["attention_mask"].bool())
+            leaves.clear()
+            with torch.set_grad_enabled(need_grad):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+                if need_grad:
                     # Sum of per-example losses: each example's output gradients are its own.
                     loss = per_example_mean_nll(logits, batch["labels"]).sum()
                     torch.autograd.grad(loss, leaves)  # fires the gradient hooks; no parameter .grad
-                tokens = int(state.token_mask.sum())
-                for acc in accumulators.values():
-                    acc.tokens += tokens
-                    acc.examples += batch["input_ids"].shape[0]
+            tokens += int(state.token_mask.sum())
+            examples_seen += batch["input_ids"].shape[0]
+            state.new_batch(None)  # drop the references to this batch's inputs
     finally:
         embed_handle.remove()
-        model.train(was_training)
-    if distributed:
-        _all_reduce_accumulators(accumulators, device)
-    return {
-        name: KFACFactors(
-            input_moment=acc.input_sum / max(acc.tokens, 1),
-            grad_moment=acc.grad_sum / max(acc.examples, 1),
-            tokens=acc.tokens,
-            examples=acc.examples,
-        )
-        for name, acc in accumulators.items()
-    }
+    return tokens, examples_seen
 
 
-def _all_reduce_accumulators(accumulators: dict[str, KFACAccumulator], device: torch.device) -> None:
-    backend_device = device if torch.distributed.get_backend() != "gloo" else torch.device("cpu")
+def _distinct_moments(accumulators: dict[str, KFACAccumulator]) -> list[MomentAccumulator]:
+    """Every distinct statistic, in a rank-independent order (input then gradient, layer by layer)."""
+    seen: dict[int, MomentAccumulator] = {}
     for acc in accumulators.values():
-        for tensor_name in ("input_sum", "grad_sum"):
-            tensor = getattr(acc, tensor_name).to(backend_device)
+        for moment in (acc.input_acc, acc.grad_acc):
+            if moment is not None:
+                seen.setdefault(id(moment), moment)
+    return list(seen.values())
+
+
+def _distinct_sketches(accumulators: dict[str, KFACAccumulator]) -> list[SketchMomentAccumulator]:
+    return [m for m in _distinct_moments(accumulators) if isinstance(m, SketchMomentAccumulator)]
+
+
+def _fill_unseen_inputs(
+    layers: dict[str, nn.Module], accumulators: dict[str, KFACAccumulator], factory: MomentFactory
+) -> None:
+    """Zero input statistics for layers no forward reached (e.g. a rank with no examples)."""
+    for name, acc in accumulators.items():
+        if acc.input_acc is None:
+            acc.input_acc = factory.new(_in_features(layers[name]))
+            acc.input_source = name
+
+
+def _input_groups(accumulators: dict[str, KFACAccumulator]) -> dict[str, str]:
+    return {name: acc.input_source for name, acc in accumulators.items()}
+
+
+def _agree_on_input_groups(
+    layers: dict[str, nn.Module], accumulators: dict[str, KFACAccumulator], factory: MomentFactory, rank_had_data: bool
+) -> None:
+    """Make every rank use rank 0's input groups, so the all-reduces below line up.
+
+    Rank 0 always has data (it takes the first example); a rank without examples saw no forward and
+    adopts rank 0's groups with zero statistics. Ranks that saw data but grouped differently are an error.
+    """
+    groups = [_input_groups(accumulators)]
+    torch.distributed.broadcast_object_list(groups, src=0)
+    reference = groups[0]
+    if reference == _input_groups(accumulators):
+        return
+    if rank_had_data:
+        raise RuntimeError("AlignGuard Fisher pass: ranks found different shared-input groups; use share_inputs=False")
+    sources: dict[str, MomentAccumulator] = {}
+    for name in accumulators:
+        source = reference[name]
+        if source not in sources:
+            sources[source] = factory.new(_in_features(layers[source]))
+        accumulators[name].input_acc = sources[source]
+        accumulators[name].input_source = source
+
+
+def _all_reduce_accumulators(
+    accumulators: dict[str, KFACAccumulator], tokens: int, examples: int, device: torch.device
+) -> tuple[int, int]:
+    """Sum every distinct statistic (dense sums, or sketches ``Y`` and traces) and the counts over ranks."""
+    backend_device = device if torch.distributed.get_backend() != "gloo" else torch.device("cpu")
+    for moment in _distinct_moments(accumulators):  # the same order on every rank
+        reduced = []
+        for tensor in moment.state_tensors():
+            home = tensor.device
+            tensor = tensor.to(backend_device)
             torch.distributed.all_reduce(tensor)
-            setattr(acc, tensor_name, tensor.cpu())
-        counts = torch.tensor([acc.tokens, acc.examples], dtype=torch.float64, device=backend_device)
-        torch.distributed.all_reduce(counts)
-        acc.tokens, acc.examples = int(counts[0]), int(counts[1])
+            reduced.append(tensor.to(home))
+        moment.set_state_tensors(reduced)
+    counts = torch.tensor([tokens, examples], dtype=torch.float64, device=backend_device)
+    torch.distributed.all_reduce(counts)
+    return int(counts[0]), int(counts[1])
 
 
 def _in_features(layer: nn.Module) -> int:
@@ -218,8 +593,13 @@ def _out_features(layer: nn.Module) -> int:
 
 
 def summarise_factors(factors: dict[str, KFACFactors], k: int) -> dict[str, ModuleFisher]:
-    """Top-``k`` eigen-summary of each layer's factors (see :class:`ModuleFisher`)."""
+    """Top-``k`` eigen-summary of each layer's factors (see :class:`ModuleFisher`).
+
+    Dense moments are eigendecomposed exactly; sketched ones by the Nyström method. A moment shared by
+    several layers is summarised once; each layer gets its own copy (the cache format stays per layer).
+    """
     summary = {}
+    done: dict[int, object] = {}
     for name, f in factors.items():
         d_in, d_out = f.input_moment.shape[0], f.grad_moment.shape[0]
         if k > min(d_in, d_out):
@@ -227,8 +607,16 @@ def summarise_factors(factors: dict[str, KFACFactors], k: int) -> dict[str, Modu
                 f"alignguard.rank_k={k} is larger than module {name!r} (d_in={d_in}, d_out={d_out}); "
                 f"set alignguard.rank_k <= {min(d_in, d_out)}"
             )
-        summary[name] = ModuleFisher(
-            output_factor=low_rank_factor_from_dense(f.grad_moment, k),
-            input_factor=low_rank_factor_from_dense(f.input_moment, k),
-        )
+        for moment in (f.input_moment, f.grad_moment):
+            if isinstance(moment, SketchedMoment) and k > moment.width:
+                raise ValueError(
+                    f"alignguard.rank_k={k} exceeds the {moment.width} columns of module {name!r}'s Fisher sketch; "
+                    f"collect the factors with rank_k >= {k}"
+                )
+        factors_of = []
+        for moment in (f.grad_moment, f.input_moment):
+            if id(moment) not in done:
+                done[id(moment)] = (moment, low_rank_factor(moment, k))  # keep `moment` alive: ids stay unique
+            factors_of.append(clone_factor(done[id(moment)][1]))
+        summary[name] = ModuleFisher(output_factor=factors_of[0], input_factor=factors_of[1])
     return summary

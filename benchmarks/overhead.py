@@ -1,20 +1,29 @@
 """Overhead of AlignGuard on CPU: penalty vs a LoRA training step, Fisher-state memory, overlap memory.
 
-Run from the repository root (about 3-4 minutes on 2 CPU cores)::
+Run from the repository root (2-4 minutes on one core; see ``benchmarks/README.md``)::
 
-    .venv/bin/python benchmarks/overhead.py            # writes benchmarks/results/overhead_<date>.json
+    .venv/bin/python benchmarks/overhead.py                   # writes benchmarks/results/overhead_<date>.json
+    .venv/bin/python benchmarks/overhead.py --sketch-quality  # separately: sketch vs exact on real SmolLM2-135M
 
 Sections (all in one run, same process settings):
 
-1. ``step_time``: median wall time of the AlignGuard penalty (forward + backward over every LoRA module,
+1. ``step_time``: median wall and CPU time of the AlignGuard penalty (forward + backward over every LoRA module,
    exact coordinate overlap vs the sampled overlap vs no overlap term) next to one LoRA forward/backward
    step of a randomly initialised model of the same shapes, for (a) SmolLM2-135M (hidden 576,
-   intermediate 1536, 30 layers, 7 targets per layer) and (b) a few 7B-shaped layers (hidden 4096,
+   intermediate 1536, 30 layers, 7 targets per layer) and (b) two 7B-shaped layers (hidden 4096,
    intermediate 14336, GQA 32/8 heads; small vocabulary so the step is the layers). r = 16, k = 32.
 2. ``fisher_state``: bytes of the Fisher-pass state per module type, exact ``d × d`` sums vs streaming
    sketches (``k + p`` columns + the trace), with and without shared inputs; plus one update's time.
-3. ``overlap_memory``: peak RSS increase (fresh subprocess per case) and bytes saved for backward of the
-   exact overlap on a few 4096 × 4096 modules, chunked + recomputed vs one unrecomputed chunk vs sampled.
+3. ``overlap_memory``: peak RSS increase (fresh subprocess per case, RSS sampled every 0.5 ms, large blocks
+   from mmap so freed memory leaves the RSS) and bytes saved for backward of the overlap on a few
+   4096 × 4096 modules: fused chunks (default) vs the whole matrix as one chunk under plain autograd vs
+   the sampled estimator.
+
+Cases are timed round-robin (A B C A B C ...) and both wall and process CPU time are recorded, since other
+processes may share the machine (the load average is recorded too); ratios use CPU time. One torch thread
+by default (``--threads``): on a 2-core machine shared with other jobs, two-thread OpenMP regions of small
+matrix products wait for a descheduled thread: the penalty of 20 SmolLM2-sized modules took 22.5 s with
+two threads and 0.26 s with one while another job was training.
 
 The penalty is added once per optimiser step (not per micro-batch), so its share of a step with gradient
 accumulation ``a`` is ``penalty / (a · step)``; the ratios below are for ``a = 1``.
@@ -27,7 +36,6 @@ import datetime as dt
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -80,15 +88,32 @@ def module_dims(shape: dict) -> dict[str, tuple[int, int]]:
 INPUT_GROUPS = [("q_proj", "k_proj", "v_proj"), ("o_proj",), ("gate_proj", "up_proj"), ("down_proj",)]
 
 
-def median_time(fn, reps: int, warmup: int = 1) -> tuple[float, list[float]]:
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, all threads) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def interleaved(cases: dict[str, Any], reps: int, warmup: int = 1) -> dict[str, dict[str, Any]]:
+    """Run the cases round-robin (A B C A B C ...) so that load from other processes hits all of them alike;
+    medians of wall and CPU time per case."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in cases.values():
+            fn()
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times
+        for name, fn in cases.items():
+            samples[name].append(timed(fn))
+    return {
+        name: {
+            "wall_median": statistics.median(w for w, _ in runs),
+            "cpu_median": statistics.median(c for _, c in runs),
+            "wall_all": [round(w, 4) for w, _ in runs],
+            "cpu_all": [round(c, 4) for _, c in runs],
+        }
+        for name, runs in samples.items()
+    }
 
 
 def random_factor(dim: int, k: int, gen: torch.Generator) -> LowRankFactor:
@@ -120,7 +145,7 @@ def build_lora_model(shape: dict, seed: int = 0):
     return model
 
 
-def step_time_section(name: str, shape: dict, tokens: int, reps: int, samples: int) -> dict[str, Any]:
+def step_time_section(shape: dict, tokens: int, reps: int, samples: int) -> dict[str, Any]:
     from axolotl_agl.lora_modules import find_lora_linears
 
     started = time.perf_counter()
@@ -155,38 +180,49 @@ def step_time_section(name: str, shape: dict, tokens: int, reps: int, samples: i
         total, _ = combine_terms(per_module, 1.0, 0.01, 0.1, 0.5)
         total.backward()
 
-    step, step_all = median_time(lora_step, reps)
-    exact, exact_all = median_time(lambda: penalty_step(0), reps)
-    sampled, sampled_all = median_time(lambda: penalty_step(samples), reps)
-    spectral, spectral_all = median_time(lambda: penalty_step(None), reps)
-    n_params = sum(p.numel() for p in model.parameters())
+    times = interleaved(
+        {
+            "lora_forward_backward": lora_step,
+            "penalty_exact_overlap": lambda: penalty_step(0),
+            "penalty_sampled_overlap": lambda: penalty_step(samples),
+            "penalty_spectral_terms_only": lambda: penalty_step(None),
+        },
+        reps,
+    )
+    step = times["lora_forward_backward"]
     return {
         "shapes": shape,
         "lora_modules": len(handles),
         "tokens_per_step": tokens,
-        "model_parameters": n_params,
+        "model_parameters": sum(p.numel() for p in model.parameters()),
         "reps": reps,
-        "seconds": {
-            "lora_forward_backward": step,
-            "penalty_exact_overlap": exact,
-            "penalty_sampled_overlap": sampled,
-            "penalty_spectral_terms_only": spectral,
-        },
-        "all_seconds": {
-            "lora_forward_backward": step_all,
-            "penalty_exact_overlap": exact_all,
-            "penalty_sampled_overlap": sampled_all,
-            "penalty_spectral_terms_only": spectral_all,
-        },
         "overlap_samples": samples,
+        "times": times,
         "ratio_to_lora_step": {
-            "penalty_exact_overlap": exact / step,
-            "penalty_sampled_overlap": sampled / step,
-            "penalty_spectral_terms_only": spectral / step,
+            clock: {
+                name: t[f"{clock}_median"] / step[f"{clock}_median"]
+                for name, t in times.items()
+                if name != "lora_forward_backward"
+            }
+            for clock in ("wall", "cpu")
         },
         "section_wall_seconds": time.perf_counter() - started,
-        "name": name,
     }
+
+
+def factor_bytes(dim: int, kind: str) -> int:
+    """float32 bytes of one factor's Fisher-pass state: ``exact`` (d²), ``sketch`` (d·l + trace) or ``auto``."""
+    width = sketch_width(dim, K)
+    if kind == "auto":
+        kind = "sketch" if uses_sketch(dim, "auto", width) else "exact"
+    return 4 * dim * dim if kind == "exact" else 4 * (dim + 1) * width
+
+
+def layer_bytes(dims: dict[str, tuple[int, int]], kind: str, shared: bool) -> int:
+    """One decoder layer: a gradient factor per module, an input factor per module or per shared input."""
+    groups = INPUT_GROUPS if shared else [(target,) for target in dims]
+    outputs = sum(factor_bytes(d_out, kind) for _, d_out in dims.values())
+    return outputs + sum(factor_bytes(dims[group[0]][0], kind) for group in groups)
 
 
 def fisher_state_section(rows: int) -> dict[str, Any]:
@@ -195,63 +231,53 @@ def fisher_state_section(rows: int) -> dict[str, Any]:
     out: dict[str, Any] = {"k": K, "oversample": default_oversample(K), "sketch_columns": width, "models": {}}
     for name, shape in SHAPES.items():
         dims = module_dims(shape)
-        per_module = {}
-        for target, (d_in, d_out) in dims.items():
-            exact = 4 * (d_in * d_in + d_out * d_out)
-            sketch = 4 * ((d_in + 1) * sketch_width(d_in, K) + (d_out + 1) * sketch_width(d_out, K))
-            auto = sum(
-                4 * ((d + 1) * sketch_width(d, K) if uses_sketch(d, "auto", sketch_width(d, K)) else d * d)
-                for d in (d_in, d_out)
-            )
-            per_module[target] = {
+        per_module = {
+            target: {
                 "d_in": d_in,
                 "d_out": d_out,
-                "exact_bytes": exact,
-                "sketch_bytes": sketch,
-                "auto_bytes": auto,
-                "exact_over_sketch": exact / sketch,
+                "exact_bytes": factor_bytes(d_in, "exact") + factor_bytes(d_out, "exact"),
+                "sketch_bytes": factor_bytes(d_in, "sketch") + factor_bytes(d_out, "sketch"),
+                "auto_bytes": factor_bytes(d_in, "auto") + factor_bytes(d_out, "auto"),
             }
-
-        def layer_total(kind: str, shared: bool) -> int:
-            grad_bytes = {
-                "exact": lambda d: 4 * d * d,
-                "sketch": lambda d: 4 * (d + 1) * sketch_width(d, K),
-                "auto": lambda d: 4 * ((d + 1) * sketch_width(d, K) if uses_sketch(d, "auto", sketch_width(d, K)) else d * d),
-            }[kind]
-            total = sum(grad_bytes(d_out) for _, d_out in dims.values())
-            groups = INPUT_GROUPS if shared else [(t,) for t in dims]
-            total += sum(grad_bytes(dims[group[0]][0]) for group in groups)
-            return total
-
-        omega_bytes = sum(4 * d * sketch_width(d, K) for d in {d for pair in dims.values() for d in pair})
+            for target, (d_in, d_out) in dims.items()
+        }
+        distinct_dims = {d for pair in dims.values() for d in pair}
         out["models"][name] = {
             "per_module": per_module,
             "per_layer_bytes": {
-                "exact_unshared (before)": layer_total("exact", False),
-                "exact_shared": layer_total("exact", True),
-                "auto_shared (default)": layer_total("auto", True),
-                "sketch_shared": layer_total("sketch", True),
+                "exact_unshared (before)": layer_bytes(dims, "exact", False),
+                "exact_shared": layer_bytes(dims, "exact", True),
+                "auto_shared (default)": layer_bytes(dims, "auto", True),
+                "sketch_shared": layer_bytes(dims, "sketch", True),
             },
-            "test_matrices_bytes (shared by all layers)": omega_bytes,
+            "test_matrices_bytes (shared by all layers)": sum(4 * d * sketch_width(d, K) for d in distinct_dims),
         }
-    # one update of a 4096-wide factor with `rows` token rows: dense x^T x vs the sketch x^T (x Ω)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(rows, 4096, generator=gen)
+    # one update of a 4096-wide factor with `rows` token rows: dense xᵀx vs the sketch xᵀ(xΩ)
+    x = torch.randn(rows, 4096, generator=torch.Generator().manual_seed(0))
     dense = DenseMomentAccumulator(4096)
     sketch = SketchMomentAccumulator(orthonormal_test_matrix(4096, width, seed=0))
-    dense_t, _ = median_time(lambda: dense.add(x), 3)
-    sketch_t, _ = median_time(lambda: sketch.add(x), 3)
-    out["update_seconds_d4096"] = {"rows": rows, "exact": dense_t, "sketch": sketch_t, "ratio": dense_t / sketch_t}
+    times = interleaved({"exact": lambda: dense.add(x), "sketch": lambda: sketch.add(x)}, reps=3)
+    out["update_d4096"] = {"rows": rows, **times}
     return out
 
 
 OVERLAP_CHILD = r"""
-import json, resource, sys, time
+import json, os, sys, threading, time
 import torch
 sys.path.insert(0, sys.argv[1])
 from axolotl_agl.fisher_state import LowRankFactor, ModuleFisher
 from axolotl_agl.penalty import compute_coordinate_overlap
 mode, n_modules, d, r, k = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+page = os.sysconf("SC_PAGE_SIZE")
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * page
+peak = [0]
+stop = threading.Event()
+def sample():
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss())
+        time.sleep(0.0005)
 gen = torch.Generator().manual_seed(0)
 def factor():
     q, _ = torch.linalg.qr(torch.randn(d, k, generator=gen))
@@ -266,36 +292,44 @@ saved = {}
 def pack(t):
     saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
     return t
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+inputs = {t.untyped_storage().data_ptr() for a, b, f, _ in mods
+          for t in (a, b, f.output_factor.vectors, f.input_factor.vectors)}
+base = rss()
+peak[0] = base
+thread = threading.Thread(target=sample, daemon=True)
+thread.start()
 start = time.perf_counter()
 with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
     total = 0
     for a, b, f, damping in mods:
-        if mode == "chunked_recomputed":
+        if mode == "fused_chunks":
             total = total + compute_coordinate_overlap(a, b, 2.0, f, damping)
-        elif mode == "one_chunk_not_recomputed":
-            total = total + compute_coordinate_overlap(a, b, 2.0, f, damping, chunk_rows=d, recompute=False)
+        elif mode == "one_chunk_plain_autograd":
+            total = total + compute_coordinate_overlap(a, b, 2.0, f, damping, chunk_rows=d, fused=False)
         else:
             total = total + compute_coordinate_overlap(a, b, 2.0, f, damping, samples=64)
-inputs = sum(t.untyped_storage().nbytes() for a, b, f, _ in mods for t in (a, b, f.output_factor.vectors, f.input_factor.vectors))
+after_forward = rss()
 total.backward()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"peak_rss_increase_bytes": (peak - base) * 1024, "saved_for_backward_bytes": sum(saved.values()),
-                  "saved_beyond_inputs_bytes": max(0, sum(saved.values()) - inputs),
-                  "seconds": time.perf_counter() - start}))
+seconds = time.perf_counter() - start
+stop.set()
+thread.join()
+print(json.dumps({"peak_rss_increase_bytes": peak[0] - base, "rss_after_forward_increase_bytes": after_forward - base,
+                  "saved_for_backward_beyond_inputs_bytes": sum(v for p, v in saved.items() if p not in inputs),
+                  "seconds": seconds}))
 """
 
 
 def overlap_memory_section(n_modules: int, dim: int) -> dict[str, Any]:
     out: dict[str, Any] = {"modules": n_modules, "d_out": dim, "d_in": dim, "r": R, "k": K, "cases": {}}
     out["one_d_out_x_d_in_float32_bytes"] = 4 * dim * dim
-    for mode in ("chunked_recomputed", "one_chunk_not_recomputed", "sampled_64_lines"):
+    for mode in ("fused_chunks", "one_chunk_plain_autograd", "sampled_64_lines"):
         proc = subprocess.run(
             [sys.executable, "-c", OVERLAP_CHILD, str(ROOT), mode, str(n_modules), str(dim), str(R), str(K)],
             capture_output=True,
             text=True,
             timeout=240,
-            env=dict(os.environ),
+            # large blocks straight from mmap, so freed memory leaves the RSS and the peak is the live peak
+            env=dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", OMP_NUM_THREADS=str(torch.get_num_threads())),
         )
         if proc.returncode != 0:
             raise RuntimeError(proc.stderr[-2000:])
@@ -303,71 +337,229 @@ def overlap_memory_section(n_modules: int, dim: int) -> dict[str, Any]:
     return out
 
 
+def capture_smollm2_rows(n_examples: int, layers: tuple[int, ...]) -> tuple[dict[str, dict[str, list]], int]:
+    """Masked per-token inputs and output gradients of 6 target modules in ``layers`` of the real SmolLM2-135M
+    (the cached checkpoint of ``axolotl_agl.smollm2``) on the shipped alignment data, in Fisher-pass batches."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from axolotl_agl.alignment_data import load_alignment_examples
+    from axolotl_agl.fisher import pad_batch, per_example_mean_nll
+    from axolotl_agl.smollm2 import ensure_smollm2_checkpoint
+
+    checkpoint = ensure_smollm2_checkpoint()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval().requires_grad_(False)
+    examples = load_alignment_examples(None, tokenizer, n_examples, 256)
+    targets = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.down_proj")
+    names = [f"model.layers.{layer}.{t}" for layer in layers for t in targets]
+    modules = dict(model.named_modules())
+    rows: dict[str, dict[str, list]] = {name: {"x": [], "g": []} for name in names}
+    mask: list[torch.Tensor] = []
+
+    def hook(name: str):
+        def forward_hook(_module, inputs, output):
+            keep = mask[0].reshape(-1)
+            rows[name]["x"].append(inputs[0].detach().reshape(-1, inputs[0].shape[-1])[keep])
+            output.register_hook(lambda g: rows[name]["g"].append(g.detach().reshape(-1, g.shape[-1])[keep]))
+
+        return forward_hook
+
+    handles = [modules[name].register_forward_hook(hook(name)) for name in names]
+    leaves: list[torch.Tensor] = []
+    handles.append(
+        model.get_input_embeddings().register_forward_hook(
+            lambda _m, _i, out: leaves.append(out.detach().requires_grad_()) or leaves[-1]
+        )
+    )
+    try:
+        for start in range(0, len(examples), 8):
+            batch = pad_batch(examples[start : start + 8], tokenizer.pad_token_id)
+            mask[:] = [batch["attention_mask"].bool()]
+            leaves.clear()
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            torch.autograd.grad(per_example_mean_nll(logits, batch["labels"]).sum(), leaves)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return rows, len(examples)
+
+
+def sketch_quality_section(n_examples: int, layers: tuple[int, ...], oversample: int) -> dict[str, Any]:
+    """Sketched vs exact K-FAC factors of the real SmolLM2-135M (float32 sums, as in the Fisher pass):
+    eigenvalue errors, subspace angles, residual σ, and the four penalty terms on a random LoRA update."""
+    from axolotl_agl.fisher_state import low_rank_factor_from_dense
+
+    started = time.perf_counter()
+    rows, n = capture_smollm2_rows(n_examples, layers)
+    gen = torch.Generator().manual_seed(0)
+    per_passes: dict[int, dict[str, list[float]]] = {1: {}, 2: {}, 3: {}}
+    for data in rows.values():
+        factors: dict[str, dict] = {}
+        for side, count in (("x", sum(x.shape[0] for x in data["x"])), ("g", n)):
+            dim = data[side][0].shape[1]
+            dense = DenseMomentAccumulator(dim)
+            for chunk in data[side]:
+                dense.add(chunk)
+            exact = low_rank_factor_from_dense(dense.result(count), K)
+            factors[side] = {"exact": exact, "moment": dense.result(count).double()}
+            acc = SketchMomentAccumulator(orthonormal_test_matrix(dim, sketch_width(dim, K, oversample), seed=dim))
+            for passes in (1, 2, 3):
+                if passes > 1:
+                    acc.next_pass()
+                for chunk in data[side]:
+                    acc.add(chunk)
+                factors[side][passes] = acc.result(count).low_rank(K)
+        d_in, d_out = factors["x"]["moment"].shape[0], factors["g"]["moment"].shape[0]
+        a = torch.randn(R, d_in, generator=gen) / d_in**0.5
+        b = torch.randn(d_out, R, generator=gen) * 1e-2
+        reference = compute_module_terms(a, b, 2.0, ModuleFisher(factors["g"]["exact"], factors["x"]["exact"]))
+        for passes in (1, 2, 3):
+            stats = per_passes[passes]
+            for side in ("x", "g"):
+                exact, approx, moment = factors[side]["exact"], factors[side][passes], factors[side]["moment"]
+                rel = (approx.values - exact.values).abs() / exact.values
+                cosines = torch.linalg.svdvals(exact.vectors[:, :8].T @ approx.vectors).clamp(max=1)
+                captured = torch.trace(approx.vectors.T @ moment @ approx.vectors) / exact.values.sum()
+                for key, value in (
+                    ("rel_err_top8_eigenvalues", rel[:8].max()),
+                    ("rel_err_all_k_eigenvalues", rel.max()),
+                    ("sin_theta_max_top8_subspace", (1 - cosines.min() ** 2).clamp_min(0).sqrt()),
+                    ("captured_energy_ratio", captured),
+                    ("residual_ratio", approx.residual / exact.residual),
+                ):
+                    stats.setdefault(f"{'input' if side == 'x' else 'grad'}_{key}", []).append(float(value))
+            terms = compute_module_terms(a, b, 2.0, ModuleFisher(factors["g"][passes], factors["x"][passes]))
+            for term, value in terms.items():
+                stats.setdefault(f"rel_err_term_{term}", []).append(float((value / reference[term] - 1).abs()))
+    return {
+        "model": "SmolLM2-135M-Instruct (Q4_1 GGUF de-quantised, axolotl_agl.smollm2)",
+        "examples": n,
+        "layers": list(layers),
+        "modules": len(rows),
+        "k": K,
+        "oversample": oversample,
+        "sketch_columns_note": "min(d, k + oversample)",
+        "by_passes": {
+            passes: {key: {"mean": statistics.fmean(v), "max": max(v), "min": min(v)} for key, v in stats.items()}
+            for passes, stats in per_passes.items()
+        },
+        "section_wall_seconds": time.perf_counter() - started,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reps", type=int, default=3, help="timed repetitions per measurement (after 1 warm-up)")
-    parser.add_argument("--tokens", type=int, default=512, help="tokens per LoRA step (batch of one sequence)")
-    parser.add_argument("--tokens-7b", type=int, default=256, help="tokens per step of the 7B-shaped layers")
-    parser.add_argument("--layers-7b", type=int, default=1, help="7B-shaped decoder layers in the stack")
+    parser.add_argument(
+        "--reps", type=int, default=5, help="timed rounds of the SmolLM2-shaped cases (after 1 warm-up)"
+    )
+    parser.add_argument("--reps-7b", type=int, default=3, help="timed rounds of the 7B-shaped cases (after 1 warm-up)")
+    parser.add_argument("--tokens", type=int, default=512, help="tokens per LoRA step (one sequence)")
+    parser.add_argument("--layers-7b", type=int, default=2, help="7B-shaped decoder layers in the stack")
     parser.add_argument("--overlap-samples", type=int, default=64, help="lines per module for the sampled overlap")
+    parser.add_argument("--overlap-modules", type=int, default=3, help="4096 x 4096 modules in the memory test")
+    parser.add_argument(
+        "--sketch-quality",
+        action="store_true",
+        help="only the sketch-vs-exact comparison on the real SmolLM2-135M (~1 min; writes sketch_quality_<date>.json)",
+    )
+    parser.add_argument("--quality-examples", type=int, default=48, help="alignment examples for --sketch-quality")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a small shared machine, multi-threaded small matrix products stall "
+        "behind other processes and the timings mean nothing)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output JSON (default benchmarks/results/...)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     started = time.perf_counter()
     SHAPES["7b_layers"]["layers"] = args.layers_7b
+    if args.sketch_quality:
+        quality = sketch_quality_section(args.quality_examples, layers=(1, 20), oversample=default_oversample(K))
+        quality["date"] = dt.datetime.now().isoformat(timespec="seconds")
+        quality["load_average_at_end"] = os.getloadavg()
+        out = args.out or ROOT / "benchmarks" / "results" / f"sketch_quality_{dt.date.today().isoformat()}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(quality, indent=2) + "\n")
+        compact = {
+            f"{passes} pass(es)": {key: round(v["mean"], 4) for key, v in stats.items()}
+            for passes, stats in quality["by_passes"].items()
+        }
+        print(json.dumps(compact, indent=2))
+        print(f"wrote {out} in {quality['section_wall_seconds']:.0f} s")
+        return
     result: dict[str, Any] = {
         "benchmark": "axolotl_agl overhead",
         "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
         "environment": {
             "python": platform.python_version(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "cpu": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
         },
         "r": R,
         "k": K,
     }
     result["step_time"] = {
-        "smollm2_135m": step_time_section("smollm2_135m", SHAPES["smollm2_135m"], args.tokens, args.reps, args.overlap_samples),
-        "7b_layers": step_time_section("7b_layers", SHAPES["7b_layers"], args.tokens_7b, max(1, args.reps - 1), args.overlap_samples),
+        "smollm2_135m": step_time_section(SHAPES["smollm2_135m"], args.tokens, args.reps, args.overlap_samples),
+        "7b_layers": step_time_section(SHAPES["7b_layers"], args.tokens, args.reps_7b, args.overlap_samples),
     }
     result["fisher_state"] = fisher_state_section(rows=args.tokens)
-    result["overlap_memory"] = overlap_memory_section(n_modules=4, dim=4096)
+    result["overlap_memory"] = overlap_memory_section(n_modules=args.overlap_modules, dim=4096)
+    result["environment"]["load_average_at_end"] = os.getloadavg()
     result["wall_seconds"] = time.perf_counter() - started
     result["summary"] = summarise(result)
     out = args.out or ROOT / "benchmarks" / "results" / f"overhead_{dt.date.today().isoformat()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["summary"], indent=2))
-    print(f"wrote {out} ({result['wall_seconds']:.0f} s; max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB)")
+    print(f"wrote {out} in {result['wall_seconds']:.0f} s")
 
 
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     mib = 1 << 20
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {
+        "load_average_start_end": [
+            result["environment"]["load_average_at_start"][0],
+            result["environment"]["load_average_at_end"][0],
+        ],
+    }
     for name, sec in result["step_time"].items():
-        s = sec["seconds"]
-        summary[f"{name}: seconds per step"] = {
-            "lora_fwd_bwd": round(s["lora_forward_backward"], 3),
-            "penalty_exact_overlap": round(s["penalty_exact_overlap"], 3),
-            "penalty_sampled_overlap": round(s["penalty_sampled_overlap"], 3),
-            "penalty_spectral_only": round(s["penalty_spectral_terms_only"], 3),
+        label = f"{name} ({sec['lora_modules']} LoRA modules, {sec['tokens_per_step']} tokens)"
+        summary[f"{label}: median seconds wall / CPU"] = {
+            case: [round(t["wall_median"], 3), round(t["cpu_median"], 3)] for case, t in sec["times"].items()
         }
-        summary[f"{name}: penalty / LoRA step"] = {k: round(v, 3) for k, v in sec["ratio_to_lora_step"].items()}
+        summary[f"{label}: penalty / LoRA step, CPU time"] = {
+            case: round(v, 3) for case, v in sec["ratio_to_lora_step"]["cpu"].items()
+        }
+        summary[f"{label}: penalty costs a LoRA step over this many tokens (CPU time)"] = {
+            case: round(v * sec["tokens_per_step"]) for case, v in sec["ratio_to_lora_step"]["cpu"].items()
+        }
     for name, model in result["fisher_state"]["models"].items():
-        summary[f"{name}: Fisher state MiB per layer"] = {
-            k: round(v / mib, 2) for k, v in model["per_layer_bytes"].items()
+        summary[f"{name}: Fisher-pass state MiB per layer"] = {
+            kind: round(v / mib, 2) for kind, v in model["per_layer_bytes"].items()
         }
-        summary[f"{name}: Fisher state MiB per module (exact -> sketch)"] = {
+        summary[f"{name}: Fisher-pass state MiB per module, exact -> sketch"] = {
             t: f"{m['exact_bytes'] / mib:.2f} -> {m['sketch_bytes'] / mib:.2f}" for t, m in model["per_module"].items()
         }
-    upd = result["fisher_state"]["update_seconds_d4096"]
-    summary["Fisher update d=4096 seconds (exact, sketch)"] = [round(upd["exact"], 4), round(upd["sketch"], 4)]
+    upd = result["fisher_state"]["update_d4096"]
+    summary[f"Fisher update d=4096, {upd['rows']} rows: CPU seconds exact / sketch"] = [
+        round(upd["exact"]["cpu_median"], 4),
+        round(upd["sketch"]["cpu_median"], 4),
+    ]
     mem = result["overlap_memory"]
-    summary["overlap 4 x (4096 x 4096) modules: MiB (peak RSS increase, saved for backward beyond inputs)"] = {
-        mode: [round(c["peak_rss_increase_bytes"] / mib, 1), round(c["saved_beyond_inputs_bytes"] / mib, 1)]
+    key = f"exact overlap, {mem['modules']} x (4096 x 4096) modules: MiB peak RSS increase / saved for backward"
+    summary[key] = {
+        mode: [
+            round(c["peak_rss_increase_bytes"] / mib, 1),
+            round(c["saved_for_backward_beyond_inputs_bytes"] / mib, 1),
+        ]
         for mode, c in mem["cases"].items()
     }
+    summary["one 4096 x 4096 float32 matrix, MiB"] = mem["one_d_out_x_d_in_float32_bytes"] / mib
     return summary
 
 

@@ -21,6 +21,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from axolotl_agl.alignment_data import load_alignment_examples
+from axolotl_agl.args import AlignGuardConfig
 from axolotl_agl.fisher import pad_batch, per_example_mean_nll
 from axolotl_agl.lora_modules import LoraHandle, find_lora_linears
 from axolotl_agl.trainer import AlignGuardTrainer
@@ -107,4 +108,5 @@ class PeerPlugin(BasePlugin):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_file({k: v.contiguous() for k, v in trainer.diag_fisher.items()}, str(path))
         trainer.agl_modules = [(h, None) for h in handles]
+        trainer.agl_config = AlignGuardConfig()  # only its on_nonfinite / bookkeeping defaults are used
         LOG.info("Peer baseline %s (weight %s) on %d LoRA layers", peer.method, peer.weight, len(handles))
