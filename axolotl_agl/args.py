@@ -43,9 +43,9 @@ class AlignGuardConfig(BaseModel):
     lambda_alignment: float = Field(
         default=1.0,
         description=(
-            "λ_A: weight of the Fisher penalty on the alignment-critical part ΔW_A. The penalty estimates the "
-            "increase of the alignment loss (nats per example), so 1.0 trades task loss and alignment loss one "
-            "for one."
+            "λ_A: weight of the Fisher penalty on the alignment-critical part ΔW_A. With fisher_type mc the "
+            "penalty estimates the KL divergence (nats per reply token) the update causes on alignment prompts, "
+            "so 1.0 trades task loss and behaviour change one for one."
         ),
     )
     lambda_task: float = Field(
@@ -89,6 +89,32 @@ class AlignGuardConfig(BaseModel):
         description="Maximum tokens per alignment example (default: the config's sequence_len). Longer ones are cut.",
     )
     fisher_batch_size: int = Field(default=4, description="Examples per forward/backward in the Fisher pass.")
+    fisher_type: Literal["mc", "empirical"] = Field(
+        default="mc",
+        description=(
+            "mc: true Fisher, each target token re-drawn from the model (seeded), so the Fisher penalty estimates "
+            "the KL divergence the update causes on alignment prompts; empirical: gradients of the data's own "
+            "replies (vanishes where the model already fits them)."
+        ),
+    )
+    fisher_sketch: Literal["auto", "exact", "sketch"] = Field(
+        default="auto",
+        description=(
+            "How the Fisher pass accumulates each K-FAC factor: exact d×d sums, or a streaming Nyström sketch "
+            "with rank_k + oversampling columns plus the exact trace; auto = exact for d <= 2048, sketched above."
+        ),
+    )
+    fisher_sketch_passes: int = Field(
+        default=2,
+        description="Passes over the alignment data when a factor is sketched (2 = one subspace iteration).",
+    )
+    overlap_samples: int = Field(
+        default=64,
+        description=(
+            "0 = exact Riemannian overlap (touches every entry of ΔW, in chunks); n > 0 = unbiased "
+            "importance-sampled estimate from n rows/columns per module (std <= 0.5/sqrt(n))."
+        ),
+    )
     fisher_cache_path: str | None = Field(
         default=None,
         description=(
@@ -132,12 +158,19 @@ class AlignGuardConfig(BaseModel):
             raise ValueError(f"alignguard.alpha must lie in [0, 1], got {value}; set it to e.g. 0.5 (the default)")
         return value
 
-    @field_validator("rank_k", "fisher_num_samples", "fisher_batch_size")
+    @field_validator("rank_k", "fisher_num_samples", "fisher_batch_size", "fisher_sketch_passes")
     @classmethod
     def _positive(cls, value: int, info) -> int:  # noqa: ANN001
         if value < 1:
             default = cls.model_fields[info.field_name].default
             raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}; the default is {default}")
+        return value
+
+    @field_validator("overlap_samples")
+    @classmethod
+    def _non_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"alignguard.overlap_samples must be >= 0 (0 = exact), got {value}; the default is 64")
         return value
 
     @field_validator("alignment_datasets")

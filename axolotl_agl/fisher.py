@@ -306,6 +306,24 @@ def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
     return (nll * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1)
 
 
+def sample_model_labels(logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Replace every target token by a token drawn from the model's own next-token distribution.
+
+    With these labels the per-example gradients give the *true* Fisher (Monte-Carlo, one sample per
+    position), ``E_{y~p_θ}[∇log p_θ(y) ∇log p_θ(y)ᵀ]``: the Hessian of the KL divergence between the
+    model before and after an update, which does not vanish where the model already fits its data
+    (the empirical Fisher does).
+    """
+    with torch.no_grad():
+        probs = torch.softmax(logits[:, :-1].float(), dim=-1)
+        flat = probs.reshape(-1, probs.shape[-1]).cpu()
+        drawn = torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1]).to(labels.device)
+    sampled = labels.clone()
+    targets = labels[:, 1:] != IGNORE_INDEX
+    sampled[:, 1:] = torch.where(targets, drawn, labels[:, 1:])
+    return sampled
+
+
 def pad_batch(examples: list[TokenizedExample], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a batch; ``attention_mask`` marks real tokens."""
     length = max(len(e.input_ids) for e in examples)
@@ -407,8 +425,13 @@ def collect_kfac_factors(
     share_inputs: bool = True,
     seed: int = SKETCH_SEED,
     sketch_passes: int = DEFAULT_SKETCH_PASSES,
+    fisher_type: str = "empirical",
 ) -> dict[str, KFACFactors]:
     """Run ``model`` over ``examples`` and return each layer's normalised K-FAC factors.
+
+    ``fisher_type``: ``"empirical"`` takes the gradients of the data's own target tokens; ``"mc"`` draws
+    each target token from the model (true Fisher, one Monte-Carlo sample per position, seeded so every
+    pass and every run on the same data draws the same tokens). See :func:`sample_model_labels`.
 
     ``layers`` maps names to the linear modules to observe (for a PEFT model: the ``base_layer`` of
     each LoRA layer; disable the adapter around this call). Examples are split across ranks when
@@ -425,6 +448,8 @@ def collect_kfac_factors(
     """
     if sketch_passes < 1:
         raise ValueError(f"sketch_passes must be >= 1, got {sketch_passes}")
+    if fisher_type not in ("empirical", "mc"):
+        raise ValueError(f"fisher_type must be 'empirical' or 'mc', got {fisher_type!r}")
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1
@@ -442,7 +467,10 @@ def collect_kfac_factors(
     model.eval()
     try:
         with _kfac_hooks(layers, accumulators, factory, share_inputs) as state:
-            tokens, examples_seen = _fisher_pass(model, local, pad_id, batch_size, device, state, show_progress, rank)
+            kinds = {"fisher_type": fisher_type, "label_seed": seed}
+            tokens, examples_seen = _fisher_pass(
+                model, local, pad_id, batch_size, device, state, show_progress, rank, **kinds
+            )
             _fill_unseen_inputs(layers, accumulators, factory)
             if distributed:
                 _agree_on_input_groups(layers, accumulators, factory, rank_had_data=bool(local))
@@ -455,7 +483,9 @@ def collect_kfac_factors(
                     moment.next_pass()
                 need_grad = any(isinstance(acc.grad_acc, SketchMomentAccumulator) for acc in accumulators.values())
                 label = f"{pass_index}/{sketch_passes}"
-                _fisher_pass(model, local, pad_id, batch_size, device, state, show_progress, rank, label, need_grad)
+                _fisher_pass(
+                    model, local, pad_id, batch_size, device, state, show_progress, rank, label, need_grad, **kinds
+                )
                 if distributed:
                     _all_reduce_accumulators(accumulators, tokens, examples_seen, device)
     finally:
@@ -487,9 +517,16 @@ def _fisher_pass(
     rank: int,
     label: str = "",
     need_grad: bool = True,
+    fisher_type: str = "mc",
+    label_seed: int = 0,
 ) -> tuple[int, int]:
-    """One pass over this rank's examples with the hooks installed; returns (tokens, examples) seen."""
+    """One pass over this rank's examples with the hooks installed; returns (tokens, examples) seen.
+
+    With ``fisher_type="mc"`` the target tokens are re-drawn from the model (seeded by ``label_seed`` and
+    the rank, so every pass of a run draws the same labels); ``"empirical"`` uses the data's own tokens.
+    """
     tokens = examples_seen = 0
+    generator = torch.Generator().manual_seed(label_seed + 1009 * rank)
     leaves: list[torch.Tensor] = []
     embed_handle = _differentiable_embeddings(model, leaves)
     try:
@@ -504,7 +541,10 @@ def _fisher_pass(
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
                 if need_grad:
                     # Sum of per-example losses: each example's output gradients are its own.
-                    loss = per_example_mean_nll(logits, batch["labels"]).sum()
+                    labels = batch["labels"]
+                    if fisher_type == "mc":
+                        labels = sample_model_labels(logits, labels, generator)
+                    loss = per_example_mean_nll(logits, labels).sum()
                     torch.autograd.grad(loss, leaves)  # fires the gradient hooks; no parameter .grad
             tokens += int(state.token_mask.sum())
             examples_seen += batch["input_ids"].shape[0]

@@ -84,16 +84,45 @@ class ModuleFisher:
         return mean_of(self.output_factor) * mean_of(self.input_factor)
 
 
-def low_rank_factor_from_dense(matrix: torch.Tensor, k: int) -> LowRankFactor:
-    """Top-``k`` eigenpairs of a symmetric PSD matrix plus the mean of the rest.
+#: Above this dimension the top-k eigenpairs of an exact factor come from subspace iteration, not a full eigh.
+FULL_EIGH_MAX_DIM = 1024
+SUBSPACE_ITERATIONS = 8
 
-    Eigen-decomposition is done in float64; negative round-off eigenvalues are clipped to 0.
+
+def _top_eigenpairs_by_subspace_iteration(
+    m64: torch.Tensor, k: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` eigenpairs of a PSD matrix by block subspace iteration + Rayleigh–Ritz (Halko et al. 2011).
+
+    ``k + max(10, k)`` columns and :data:`SUBSPACE_ITERATIONS` iterations: each costs ``O(d²·(k+p))``,
+    far less than a full ``O(d³)`` eigh for the 1536–2048-wide factors of small models.
+    """
+    dim = m64.shape[0]
+    width = min(dim, k + max(10, k))
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.linalg.qr(torch.randn(dim, width, generator=gen, dtype=m64.dtype).to(m64.device))[0]
+    for _ in range(SUBSPACE_ITERATIONS):
+        q = torch.linalg.qr(m64 @ q)[0]
+    values, small = torch.linalg.eigh(q.T @ m64 @ q)
+    return values.flip(0)[:k], (q @ small).flip(1)[:, :k]
+
+
+def low_rank_factor_from_dense(matrix: torch.Tensor, k: int) -> LowRankFactor:
+    """Top-``k`` eigenpairs of a symmetric PSD matrix plus the mean of the rest (from the exact trace).
+
+    Float64; a full eigh up to :data:`FULL_EIGH_MAX_DIM`, subspace iteration above; negative round-off
+    eigenvalues are clipped to 0.
     """
     dim = matrix.shape[0]
     if not 1 <= k <= dim:
         raise ValueError(f"k={k} must lie in [1, {dim}]")
     m64 = matrix.detach().to(torch.float64)
     m64 = 0.5 * (m64 + m64.T)
+    if dim > FULL_EIGH_MAX_DIM and k < dim // 4:
+        top, vectors = _top_eigenpairs_by_subspace_iteration(m64, k)
+        top = top.clamp_min(0.0)
+        residual = ((torch.trace(m64) - top.sum()) / (dim - k)).clamp_min(0.0)
+        return LowRankFactor(vectors.contiguous(), top.contiguous(), residual)
     values, vectors = torch.linalg.eigh(m64)
     values = values.clamp_min(0.0).flip(0)
     vectors = vectors.flip(1)

@@ -14,7 +14,6 @@ The statistics are checked for NaN/Inf before anything is cached: a poisoned Fis
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import time
@@ -43,7 +42,7 @@ from axolotl_agl.lora_modules import LoraHandle, find_lora_linears
 LOG = logging.getLogger(__name__)
 
 #: Identifies the definition of the statistics (see axolotl_agl/fisher.py); bump when it changes.
-FISHER_DEFINITION = "kfac-expand/empirical/per-example-mean-nll/v1"
+FISHER_DEFINITION = "kfac-expand/per-example-mean-nll/v2"
 
 _CACHE_FIX = (
     "Fix: set alignguard.fisher_cache: rebuild (or reuse) to recompute it, delete the file, or point "
@@ -102,6 +101,8 @@ def expected_metadata(
         "target_modules_sha256": hashlib.sha256(json.dumps(sorted(module_names)).encode()).hexdigest(),
         "rank_k": str(agl.rank_k),
         "fisher_definition": FISHER_DEFINITION,
+        "fisher_type": agl.fisher_type,
+        "fisher_sketch": f"{agl.fisher_sketch}/passes={agl.fisher_sketch_passes}",
         "data_fingerprint": fingerprint_examples(examples),
         "num_examples": str(len(examples)),
     }
@@ -187,7 +188,12 @@ def _compute_summary(
 ) -> tuple[dict[str, ModuleFisher], KFACFactors]:
     layers = {h.name: h.base_layer for h in handles}
     # Sketching Fisher passes keep rank_k + oversampling columns: collect with the k that will be summarised.
-    extra = {"rank_k": agl.rank_k} if "rank_k" in inspect.signature(collect_kfac_factors).parameters else {}
+    extra = {
+        "rank_k": agl.rank_k,
+        "sketch": agl.fisher_sketch,
+        "sketch_passes": agl.fisher_sketch_passes,
+        "fisher_type": agl.fisher_type,
+    }
     with model.disable_adapter():
         factors = collect_kfac_factors(
             model,

@@ -79,7 +79,7 @@ class AlignGuardTrainer(AxolotlTrainer):
         per_module = []
         for handle, fisher in self.agl_modules:
             a, b = handle.factors()
-            per_module.append(compute_module_terms(a, b, handle.scale, fisher, cfg.split_damping))
+            per_module.append(compute_module_terms(a, b, handle.scale, fisher, cfg.split_damping, cfg.overlap_samples))
         return per_module
 
     def alignguard_penalty(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

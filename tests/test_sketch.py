@@ -475,3 +475,22 @@ def test_second_pass_skips_backward_when_no_gradient_factor_is_sketched(monkeypa
     for f in factors.values():
         assert isinstance(f.input_moment, SketchedMoment) and isinstance(f.grad_moment, torch.Tensor)
         assert f.input_updates == 2 * n_batches
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dense_summary_by_subspace_iteration_matches_eigh(seed):
+    """Wide exact factors use subspace iteration; its top-k subspace and eigenvalues match a full eigh."""
+    from axolotl_agl.fisher_state import FULL_EIGH_MAX_DIM, low_rank_factor_from_dense
+
+    dim, k = FULL_EIGH_MAX_DIM + 200, 16
+    gen = torch.Generator().manual_seed(seed)
+    basis = torch.linalg.qr(torch.randn(dim, dim, generator=gen, dtype=torch.float64))[0]
+    spectrum = 1.0 / torch.arange(1, dim + 1, dtype=torch.float64) ** 1.5
+    matrix = basis @ torch.diag(spectrum) @ basis.T
+    fast = low_rank_factor_from_dense(matrix, k)
+    values, vectors = torch.linalg.eigh(matrix)
+    top, exact = values.flip(0)[:k], vectors.flip(1)[:, :k]
+    torch.testing.assert_close(fast.values, top, rtol=1e-6, atol=0)
+    sines = torch.linalg.svdvals(exact.T @ fast.vectors).clamp(max=1).arccos().sin()
+    assert float(sines.max()) < 1e-3
+    assert float(fast.residual) == pytest.approx(float(values.flip(0)[k:].mean()), rel=1e-6)
