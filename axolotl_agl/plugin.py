@@ -449,7 +449,14 @@ class AlignGuardPlugin(BasePlugin):
         modules = [(handles[name], fisher) for name, fisher in result.summary.items()]
         trainer.set_alignguard_state(agl, modules, fisher_checksum=result.metadata.get("checksum"))
         state = "reused" if result.reused else "computed"
-        LOG.info("AlignGuard: Fisher %s (%s); regularising %d LoRA modules", state, result.path, len(handles))
+        base_types = sorted({type(h.base_layer).__name__ for h in handles.values()})
+        LOG.info(
+            "AlignGuard: Fisher %s (%s); regularising %d LoRA modules (base layers: %s)",
+            state,
+            result.path,
+            len(handles),
+            ", ".join(base_types),
+        )
 
 
 def agl_config_of(cfg: Any) -> AlignGuardConfig:
