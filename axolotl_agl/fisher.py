@@ -306,8 +306,13 @@ def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Te
     return (nll * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1)
 
 
-def sample_model_labels(logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def sample_model_labels(
+    logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | list[torch.Generator]
+) -> torch.Tensor:
     """Replace every target token by a token drawn from the model's own next-token distribution.
+
+    ``generator`` is one generator, or one per row (then each example's draw depends only on its own
+    generator, so the Fisher does not depend on how examples are split into batches or across ranks).
 
     With these labels the per-example gradients give the *true* Fisher (Monte-Carlo, one sample per
     position), ``E_{y~p_θ}[∇log p_θ(y) ∇log p_θ(y)ᵀ]``: the Hessian of the KL divergence between the
@@ -316,8 +321,15 @@ def sample_model_labels(logits: torch.Tensor, labels: torch.Tensor, generator: t
     """
     with torch.no_grad():
         probs = torch.softmax(logits[:, :-1].float(), dim=-1)
-        flat = probs.reshape(-1, probs.shape[-1]).cpu()
-        drawn = torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1]).to(labels.device)
+        if isinstance(generator, list):
+            rows = [
+                torch.multinomial(row.cpu(), 1, generator=gen).squeeze(1)
+                for row, gen in zip(probs, generator, strict=True)
+            ]
+            drawn = torch.stack(rows).to(labels.device)
+        else:
+            flat = probs.reshape(-1, probs.shape[-1]).cpu()
+            drawn = torch.multinomial(flat, 1, generator=generator).view(probs.shape[:-1]).to(labels.device)
     sampled = labels.clone()
     targets = labels[:, 1:] != IGNORE_INDEX
     sampled[:, 1:] = torch.where(targets, drawn, labels[:, 1:])
@@ -522,11 +534,12 @@ def _fisher_pass(
 ) -> tuple[int, int]:
     """One pass over this rank's examples with the hooks installed; returns (tokens, examples) seen.
 
-    With ``fisher_type="mc"`` the target tokens are re-drawn from the model (seeded by ``label_seed`` and
-    the rank, so every pass of a run draws the same labels); ``"empirical"`` uses the data's own tokens.
+    With ``fisher_type="mc"`` the target tokens are re-drawn from the model, seeded by ``label_seed`` and
+    each example's index in the whole data set (the same labels in every pass, for any batch size or
+    number of ranks); ``"empirical"`` uses the data's own tokens.
     """
     tokens = examples_seen = 0
-    generator = torch.Generator().manual_seed(label_seed + 1009 * rank)
+    world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     leaves: list[torch.Tensor] = []
     embed_handle = _differentiable_embeddings(model, leaves)
     try:
@@ -543,7 +556,10 @@ def _fisher_pass(
                     # Sum of per-example losses: each example's output gradients are its own.
                     labels = batch["labels"]
                     if fisher_type == "mc":
-                        labels = sample_model_labels(logits, labels, generator)
+                        # One generator per example, seeded by its index in the whole data set.
+                        global_index = [rank + world * (start + j) for j in range(labels.shape[0])]
+                        gens = [torch.Generator().manual_seed(label_seed * 1_000_003 + i) for i in global_index]
+                        labels = sample_model_labels(logits, labels, gens)
                     loss = per_example_mean_nll(logits, labels).sum()
                     torch.autograd.grad(loss, leaves)  # fires the gradient hooks; no parameter .grad
             tokens += int(state.token_mask.sum())

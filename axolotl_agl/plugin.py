@@ -318,6 +318,20 @@ def check_lora_layers(model: nn.Module, agl: AlignGuardConfig) -> None:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _keep_cpu_ranks_on_cpu(cfg: Any) -> None:
+    """On a machine without CUDA, keep every DDP rank's model on the CPU (gloo DDP).
+
+    Axolotl maps each rank to accelerator device ``LOCAL_RANK``, which does not exist there. Must run
+    before Axolotl's model loader reads ``device_map`` (it does so before ``pre_model_load``).
+    """
+    if (
+        not torch.cuda.is_available()
+        and int(cfg.get("world_size") or 1) > 1
+        and isinstance(cfg.get("device_map"), dict)
+    ):
+        cfg["device_map"] = {"": "cpu"}
+
+
 class AlignGuardPlugin(BasePlugin):
     """AlignGuard-LoRA: Fisher-guided regularisation of LoRA updates on alignment-critical directions."""
 
@@ -375,6 +389,7 @@ class AlignGuardPlugin(BasePlugin):
     def load_datasets(self, cfg: Any, preprocess: bool = False) -> None:
         """Check the LoRA targets, ``rank_k`` and the alignment data before Axolotl loads the training data."""
         if alignguard_enabled(cfg):
+            _keep_cpu_ranks_on_cpu(cfg)
             self._check_targets_once(cfg)
             self._examples = {_examples_key(cfg, agl_config_of(cfg)): prepare_alignment_examples(cfg)}
         return None
@@ -393,12 +408,6 @@ class AlignGuardPlugin(BasePlugin):
         if not alignguard_enabled(cfg):
             return
         self._check_targets_once(cfg)  # entry points that skip load_datasets (agl-fisher, merge-lora, ...)
-        if torch.cuda.is_available():
-            return
-        # Axolotl maps each DDP rank to accelerator device LOCAL_RANK, which does not exist on a
-        # CPU-only machine; keep every rank on the CPU instead (gloo DDP).
-        if int(cfg.get("world_size") or 1) > 1 and isinstance(cfg.get("device_map"), dict):
-            cfg["device_map"] = {"": "cpu"}
 
     def pre_lora_load(self, cfg: Any, model: nn.Module) -> None:
         """Seed the LoRA initialisation with the config's ``seed`` (Axolotl 0.19 seeds only the trainer).
