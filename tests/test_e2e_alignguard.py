@@ -28,12 +28,11 @@ def _alignguard_config(tmp: Path, model_dir: Path, data: Path, **overrides) -> P
         plugins=["axolotl_agl.AlignGuardPlugin"],
         adapter="alignguard",
         alignguard={"rank_k": 4, "fisher_num_samples": 24, "lambda_alignment": 10.0},
-        max_steps=10,
         # Leave the Triton kernels unset: the plugin must switch them off on CPU.
         lora_mlp_kernel=None,
         lora_qkv_kernel=None,
         lora_o_kernel=None,
-        **overrides,
+        **({"max_steps": 10} | overrides),
     )
 
 
@@ -114,3 +113,17 @@ def test_axolotl_merge_lora(trained):
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     merged = out / "merged"
     assert any(merged.glob("*.safetensors")), list(merged.iterdir()) if merged.exists() else "no merged dir"
+
+
+def test_agl_fisher_command_writes_a_cache_that_training_reuses(tmp_path, tiny_model_dir, chat_data_path):
+    """``axolotl agl-fisher cfg.yml`` (the ``axolotl.cli_commands`` entry point) computes the cache alone."""
+    config = _alignguard_config(tmp_path, tiny_model_dir, chat_data_path, max_steps=2)
+    axolotl = Path(sys.executable).parent / "axolotl"
+    env = dict(os.environ, AXOLOTL_DO_NOT_TRACK="1", HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.run(
+        [str(axolotl), "agl-fisher", str(config)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert "AlignGuard Fisher cache computed" in proc.stdout
+    assert (tmp_path / "out" / "alignguard_fisher.safetensors").exists()
+    assert "reusing Fisher cache" in run_axolotl_train(config).stdout
