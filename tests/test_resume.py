@@ -19,7 +19,6 @@ is reported (warning) or refused (``alignguard.fisher_cache: strict``).
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import math
@@ -29,6 +28,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from axolotl_agl.launch import parse_step_logs
 from axolotl_agl.testing import run_axolotl_train, write_axolotl_config
 
 CRASH_PLUGIN = """
@@ -49,15 +49,6 @@ class CrashPlugin(BasePlugin):
     def add_callbacks_post_trainer(self, cfg, trainer):
         return [_DieAfterSave()]
 """
-
-
-def _logged_steps(output: str) -> list[dict]:
-    steps = []
-    for line in output.replace("\r", "\n").splitlines():
-        start = line.find("{'loss'")
-        if start >= 0:
-            steps.append(ast.literal_eval(line[start : line.index("}", start) + 1]))
-    return steps
 
 
 def _config(tmp: Path, name: str, model_dir: Path, data: Path) -> Path:
@@ -133,7 +124,7 @@ def test_resume_reuses_the_fisher_cache_and_penalty_state(runs):
     assert "with the same Fisher state and settings" in resumed
     cache = runs["out"] / "alignguard_fisher.safetensors"
     assert _identity(cache) == runs["cache_identity"], "the cache was rewritten"
-    assert [round(float(s["epoch"]), 4) for s in _logged_steps(resumed)] == [0.125, 0.1562, 0.1875]
+    assert [round(float(s["epoch"]), 4) for s in parse_step_logs(resumed)] == [0.125, 0.1562, 0.1875]
 
 
 @pytest.mark.e2e
@@ -151,7 +142,7 @@ def test_resumed_run_ends_with_the_uninterrupted_adapter(runs):
         torch.testing.assert_close(resumed[name], value, **close)
     # The logged loss and penalty terms of steps 4-6 agree too (to the 4 significant digits printed).
     for after_resume, uninterrupted in zip(
-        _logged_steps(runs["resumed"]), _logged_steps(runs["full"])[3:], strict=True
+        parse_step_logs(runs["resumed"]), parse_step_logs(runs["full"])[3:], strict=True
     ):
         for key in ("loss", "agl/fisher", "agl/stabiliser", "agl/overlap", "agl/geodesic", "agl/penalty"):
             a, b = float(after_resume[key]), float(uninterrupted[key])
