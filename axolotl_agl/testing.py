@@ -394,3 +394,43 @@ def run_axolotl_train(
         tail = "\n".join(proc.stdout.splitlines()[-200:])
         raise AssertionError(f"axolotl train failed (exit {proc.returncode}): {' '.join(cmd)}\n{tail}")
     return proc
+
+
+def tiny_peft_llama(
+    target_modules: list[str] | tuple[str, ...],
+    *,
+    num_layers: int = 1,
+    vocab_size: int = 40,
+    intermediate_size: int = 32,
+    r: int = 2,
+    lora_alpha: int = 4,
+    init_lora_weights: bool = True,
+    dtype: Any = None,
+    seed: int = 0,
+    **config_overrides: Any,
+) -> Any:
+    """A seeded, in-memory tiny ``LlamaForCausalLM`` (hidden 16, 4 heads, 2 KV heads) with PEFT LoRA.
+
+    ``init_lora_weights=False`` gives random non-zero ``B`` (every penalty term then has a gradient).
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        hidden_size=16,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=vocab_size,
+        **config_overrides,
+    )
+    model = LlamaForCausalLM(config)
+    if dtype is not None:
+        model = model.to(dtype)
+    lora = LoraConfig(
+        r=r, lora_alpha=lora_alpha, target_modules=list(target_modules), init_lora_weights=init_lora_weights
+    )
+    return get_peft_model(model, lora)

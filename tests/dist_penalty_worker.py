@@ -14,28 +14,19 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from axolotl_agl.fisher_state import ModuleFisher, low_rank_factor_from_dense
 from axolotl_agl.lora_modules import find_lora_linears
 from axolotl_agl.penalty import combine_terms, compute_module_terms
+from axolotl_agl.testing import tiny_peft_llama
 
 WEIGHTS = (2.0, 0.5, 0.3, 0.4)  # λ_A, λ_T, λ_NC, α
 
 
 def build_model_and_fishers() -> tuple[torch.nn.Module, dict[str, ModuleFisher]]:
     """Deterministic tiny PEFT model (random non-zero B) and random Fisher summaries."""
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        vocab_size=40,
-    )  # fmt: skip
-    model = get_peft_model(
-        LlamaForCausalLM(cfg),
-        LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False),
-    )
+    model = tiny_peft_llama(["q_proj", "v_proj", "down_proj"], num_layers=2, r=4, lora_alpha=8, init_lora_weights=False)
     gen = torch.Generator().manual_seed(1)
     fishers = {}
     for h in find_lora_linears(model):

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 from safetensors.torch import save_file
-from transformers import LlamaConfig, LlamaForCausalLM
 
 import axolotl_agl.cache as cache_module
 import axolotl_agl.precompute as precompute
@@ -22,6 +20,7 @@ from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample
 from axolotl_agl.args import AlignGuardConfig
 from axolotl_agl.cache import FisherCacheError, load_fisher_cache, save_fisher_cache, summary_checksum
 from axolotl_agl.precompute import obtain_fisher_summary
+from axolotl_agl.testing import tiny_peft_llama
 
 VOCAB = 40
 
@@ -32,16 +31,7 @@ class _Tokenizer:
 
 
 def tiny_peft_model(targets: tuple[str, ...] = ("q_proj", "down_proj")) -> torch.nn.Module:
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=VOCAB,
-    )
-    return get_peft_model(LlamaForCausalLM(cfg), LoraConfig(r=2, lora_alpha=4, target_modules=list(targets)))
+    return tiny_peft_llama(targets, vocab_size=VOCAB)
 
 
 def examples(seed: int = 0, n: int = 6) -> list[TokenizedExample]:
@@ -226,15 +216,7 @@ def test_cache_from_a_model_with_other_dimensions_is_not_reused(tmp_path, caplog
     obtain(tmp_path)
     small = tiny_peft_model()
     # Same module names, other dimensions: rebuild a model with a wider MLP.
-    cfg = LlamaConfig(
-        hidden_size=16,
-        intermediate_size=24,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=VOCAB,
-    )
-    wider = get_peft_model(LlamaForCausalLM(cfg), LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "down_proj"]))
+    wider = tiny_peft_llama(["q_proj", "down_proj"], vocab_size=VOCAB, intermediate_size=24)
     del small
     with pytest.raises(
         FisherCacheError, match=r"module dimensions: .*down_proj: cache has d_out×d_in=16×32, model has 16×24"

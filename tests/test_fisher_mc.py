@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import torch
-from peft import LoraConfig, get_peft_model
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample
 from axolotl_agl.fisher import collect_kfac_factors, per_example_mean_nll, sample_model_labels
 from axolotl_agl.lora_modules import find_lora_linears
+from axolotl_agl.testing import tiny_peft_llama
 
 
 def test_sampled_labels_replace_only_targets_and_follow_the_model():
@@ -26,10 +25,7 @@ def test_sampled_labels_replace_only_targets_and_follow_the_model():
 
 
 def _factors(fisher_type: str) -> dict:
-    torch.manual_seed(0)
-    cfg = LlamaConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=4,
-                      num_key_value_heads=2, vocab_size=30)  # fmt: skip
-    model = get_peft_model(LlamaForCausalLM(cfg), LoraConfig(r=2, target_modules=["q_proj", "down_proj"]))
+    model = tiny_peft_llama(["q_proj", "down_proj"], vocab_size=30)
     layers = {h.name: h.base_layer for h in find_lora_linears(model)}
     examples = [TokenizedExample(list(range(1, 9)), [-100] * 3 + list(range(4, 9))) for _ in range(3)]
     with model.disable_adapter():

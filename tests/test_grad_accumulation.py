@@ -15,13 +15,13 @@ pytest.importorskip("axolotl")
 
 from axolotl.core.training_args import AxolotlTrainingArguments  # noqa: E402
 from datasets import Dataset  # noqa: E402
-from peft import LoraConfig, get_peft_model  # noqa: E402
-from transformers import LlamaConfig, LlamaForCausalLM, default_data_collator  # noqa: E402
+from transformers import default_data_collator  # noqa: E402
 
 from axolotl_agl.args import AlignGuardConfig  # noqa: E402
 from axolotl_agl.fisher_state import ModuleFisher, low_rank_factor_from_dense  # noqa: E402
 from axolotl_agl.lora_modules import find_lora_linears  # noqa: E402
 from axolotl_agl.penalty import combine_terms, compute_module_terms  # noqa: E402
+from axolotl_agl.testing import tiny_peft_llama  # noqa: E402
 from axolotl_agl.trainer import AlignGuardTrainer  # noqa: E402
 
 LR = 0.05
@@ -34,19 +34,7 @@ def _random_psd(dim: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def _model_and_fishers() -> tuple[torch.nn.Module, dict[str, ModuleFisher]]:
-    torch.manual_seed(0)
-    cfg = LlamaConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=40,
-    )
-    model = get_peft_model(
-        LlamaForCausalLM(cfg),
-        LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "down_proj"], init_lora_weights=False),
-    )
+    model = tiny_peft_llama(["q_proj", "down_proj"], init_lora_weights=False)
     gen = torch.Generator().manual_seed(1)
     fishers = {}
     for h in find_lora_linears(model):

@@ -26,9 +26,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from peft import LoraConfig, get_peft_model  # noqa: E402
 from torch import nn  # noqa: E402
-from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
 import axolotl_agl.fisher as fisher_mod  # noqa: E402
 from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample  # noqa: E402
@@ -47,6 +45,7 @@ from axolotl_agl.fisher_state import (  # noqa: E402
     orthonormal_test_matrix,
 )
 from axolotl_agl.lora_modules import find_lora_linears  # noqa: E402
+from axolotl_agl.testing import tiny_peft_llama  # noqa: E402
 
 F64 = torch.float64
 SEEDS = [0, 1, 2, 3, 4]
@@ -213,18 +212,10 @@ SHAPES = [(7, 3), (4, 1), (9, 5), (5, 2), (6, 0)]
 
 
 def tiny_llama(targets: list[str]) -> tuple[nn.Module, dict[str, nn.Module]]:
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=VOCAB,
-        hidden_size=16,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        intermediate_size=32,
-        initializer_range=0.2,
+    model = tiny_peft_llama(
+        targets, num_layers=2, vocab_size=VOCAB, lora_alpha=8, dtype=F64, initializer_range=0.2,
         attn_implementation="eager",
-    )
-    model = get_peft_model(LlamaForCausalLM(config).to(F64), LoraConfig(r=2, target_modules=targets))
+    )  # fmt: skip
     return model, {h.name: h.base_layer for h in find_lora_linears(model)}
 
 
