@@ -200,17 +200,6 @@ def _overlap_rows(
     return metric_rows * ((dw_a.abs() * (dw - dw_a).abs()) @ metric_cols)
 
 
-def _overlap_chunk(
-    dw_left_rows: torch.Tensor,
-    a_left_rows: torch.Tensor,
-    metric_rows: torch.Tensor,
-    dw_right: torch.Tensor,
-    a_right: torch.Tensor,
-    metric_cols: torch.Tensor,
-) -> torch.Tensor:
-    return _overlap_rows(dw_left_rows, a_left_rows, metric_rows, dw_right, a_right, metric_cols).sum()
-
-
 class _FusedOverlapNumerator(torch.autograd.Function):
     """``N`` over row chunks, with its gradient accumulated *during the forward pass*.
 
@@ -310,7 +299,7 @@ def exact_overlap_numerator(
     for start in range(0, split.dw_left.shape[0], rows_per_chunk):
         rows = slice(start, start + rows_per_chunk)
         args = (split.dw_left[rows], split.a_left[rows], metric_rows[rows], split.dw_right, split.a_right, metric_cols)
-        total = total + _overlap_chunk(*args)
+        total = total + _overlap_rows(*args).sum()
     return total
 
 
