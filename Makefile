@@ -31,8 +31,9 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q tests
 
+# make demo QUICK=1 for a run of a few minutes; ARGS="--agl-lambda 10 --steps 60" passes flags (see --help).
 demo: install
-	$(BIN)/python -m axolotl_agl.demo $(if $(QUICK),--quick,)
+	$(BIN)/python -m axolotl_agl.demo $(if $(QUICK),--quick,) $(ARGS)
 
 format: install
 	$(BIN)/ruff format .

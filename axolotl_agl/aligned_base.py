@@ -8,6 +8,7 @@ present.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -22,8 +23,29 @@ ALIGN_CONFIG = REPO / "example_configs" / "align_smollm2_cpu.yml"
 ALIGNED_NAME = "smollm2-135m-aligned"
 
 
-def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:
-    """Merge a PEFT LoRA adapter into its base and save base + tokenizer to ``out_dir`` atomically."""
+def alignment_recipe_fingerprint() -> str:
+    """sha256 of what the aligned base is trained from: the safety-SFT config and the alignment data."""
+    from axolotl_agl.data import default_alignment_path
+
+    digest = hashlib.sha256()
+    for path in (ALIGN_CONFIG, default_alignment_path()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def is_current(out: Path) -> bool:
+    """True when ``out`` is a finished aligned base built from the current config and alignment data."""
+    source = out / "agl_source.json"
+    if not source.exists():
+        return False
+    return json.loads(source.read_text()).get("recipe_sha256") == alignment_recipe_fingerprint()
+
+
+def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path, extra: dict | None = None) -> Path:
+    """Merge a PEFT LoRA adapter into its base and save base + tokenizer to ``out_dir`` atomically.
+
+    ``out_dir/agl_source.json`` records the base, the adapter, the recipe fingerprint and ``extra``.
+    """
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -34,23 +56,40 @@ def merge_adapter(base_dir: Path, adapter_dir: Path, out_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     merged.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / "agl_source.json").write_text(json.dumps({"base": str(base_dir), "adapter": str(adapter_dir)}))
+    source = {"base": str(base_dir), "adapter": str(adapter_dir), "recipe_sha256": alignment_recipe_fingerprint()}
+    source.update(extra or {})
+    (tmp / "agl_source.json").write_text(json.dumps(source))
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
     return out_dir
 
 
-def ensure_aligned_base(cache_dir: Path | None = None, max_steps: int | None = None) -> Path:
-    """The aligned SmolLM2 checkpoint, built on first use (safety SFT + merge)."""
+def ensure_aligned_base(cache_dir: Path | None = None, max_steps: int | None = None, name: str = ALIGNED_NAME) -> Path:
+    """The aligned SmolLM2 checkpoint ``<cache_dir>/<name>``, built on first use (safety SFT + merge).
+
+    Rebuilt when the safety-SFT config or the alignment data changed since it was built.
+
+    Args:
+        cache_dir: Folder of the SmolLM2 checkpoint and of the result (default: ``.cache`` in the repository).
+        max_steps: Override the config's ``max_steps`` (e.g. a quick, weaker base).
+        name: Folder name of the result. Any other name than the default also trains into ``<name>-train`` (data
+            prepared in ``<name>-prepared``), so a quick build never touches the full build's files.
+    """
     cache_dir = cache_dir or REPO / ".cache"
-    out = cache_dir / ALIGNED_NAME
-    if (out / "agl_source.json").exists():
+    out = cache_dir / name
+    if is_current(out):
         return out
-    ensure_smollm2_checkpoint(cache_dir)
-    overrides = {"max_steps": str(max_steps)} if max_steps else None
-    stream_axolotl_train(ALIGN_CONFIG, overrides, cwd=REPO)
-    return merge_adapter(cache_dir / "smollm2-135m-instruct", cache_dir / "align-out", out)
+    base = ensure_smollm2_checkpoint(cache_dir)
+    train_dir, prepared = cache_dir / "align-out", cache_dir / "align-prepared"
+    overrides: dict[str, object] = {"max_steps": str(max_steps)} if max_steps else {}
+    if name != ALIGNED_NAME:
+        train_dir, prepared = cache_dir / f"{name}-train", cache_dir / f"{name}-prepared"
+        overrides.update(base_model=str(base), output_dir=str(train_dir), dataset_prepared_path=str(prepared))
+    for stale in (prepared, train_dir):  # Axolotl keys prepared data by path, not by content
+        shutil.rmtree(stale, ignore_errors=True)
+    stream_axolotl_train(ALIGN_CONFIG, overrides or None, cwd=REPO)
+    return merge_adapter(base, train_dir, out, extra={"max_steps": max_steps} if max_steps else None)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ so all AlignGuard settings live in one nested block. This module imports only py
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -31,6 +32,69 @@ class AlignmentDataset(BaseModel):
     field_messages: str = Field(default="messages", description="Column holding the chat for type chat_template.")
 
 
+class ForgettingConfig(BaseModel):
+    """The forgetting curve (``alignguard.forgetting``): losses on fixed evaluation sets as training proceeds.
+
+    Three sets: general text the base model knew (its own greedy answers to general-knowledge prompts), the
+    alignment data, and a fixed subset of the training data. Records go to ``<output_dir>/agl_forgetting.jsonl``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    eval_steps: int = Field(
+        default=10,
+        description="Evaluate at step 0, every eval_steps optimiser steps, and at the end of training.",
+    )
+    max_examples: int = Field(
+        default=64,
+        description="Examples per evaluation set (general prompts, alignment examples, training rows).",
+    )
+    general_prompts: str | None = Field(
+        default=None,
+        description=(
+            "General-knowledge prompts whose base-model answers form the 'general text' set: a .jsonl file of "
+            "objects with a `prompt` field, or a .txt file with one prompt per line. Default: the 80 prompts "
+            "shipped in axolotl_agl/data/general_prompts.jsonl."
+        ),
+    )
+    max_new_tokens: int = Field(
+        default=48,
+        description=(
+            "Length limit of the base model's greedy reference answers (generated once at the start of training "
+            "with the adapter disabled, cached in <output_dir>/agl_forgetting_reference.jsonl)."
+        ),
+    )
+    batch_size: int = Field(default=8, description="Examples per forward pass (and per generation batch).")
+
+    @field_validator("eval_steps", "max_examples", "max_new_tokens", "batch_size")
+    @classmethod
+    def _positive(cls, value: int, info) -> int:  # noqa: ANN001
+        if value < 1:
+            default = cls.model_fields[info.field_name].default
+            raise ValueError(
+                f"alignguard.forgetting.{info.field_name} must be >= 1, got {value}; the default is {default}"
+            )
+        return value
+
+    @field_validator("general_prompts")
+    @classmethod
+    def _prompts_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        path = Path(value).expanduser()
+        if path.suffix.lower() not in (".jsonl", ".txt"):
+            raise ValueError(
+                f"alignguard.forgetting.general_prompts must be a .jsonl (objects with a `prompt` field) or .txt "
+                f"(one prompt per line) file, got {value!r}; convert it, or remove the key to use the shipped prompts"
+            )
+        if not path.is_file():
+            raise ValueError(
+                f"alignguard.forgetting.general_prompts: {value!r} does not exist (relative paths are resolved from "
+                f"{Path.cwd()}); fix the path, or remove the key to use the shipped prompts"
+            )
+        return value
+
+
 class AlignGuardConfig(BaseModel):
     """Settings of AlignGuard-LoRA. Every key has a default that works without tuning."""
 
@@ -41,11 +105,12 @@ class AlignGuardConfig(BaseModel):
         description="Set to true by the plugin when `adapter: alignguard` is selected; leave unset.",
     )
     lambda_alignment: float = Field(
-        default=1.0,
+        default=10.0,
         description=(
             "λ_A: weight of the Fisher penalty on the alignment-critical part ΔW_A. With fisher_type mc the "
-            "penalty estimates the KL divergence (nats per reply token) the update causes on alignment prompts, "
-            "so 1.0 trades task loss and behaviour change one for one."
+            "penalty is a second-order estimate of the KL divergence (nats per alignment reply) the update causes "
+            "on alignment prompts; it under-estimates large behaviour changes, hence a default well above 1 "
+            "(measured in docs/results.md)."
         ),
     )
     lambda_task: float = Field(
@@ -87,6 +152,14 @@ class AlignGuardConfig(BaseModel):
     fisher_max_tokens: int | None = Field(
         default=None,
         description="Maximum tokens per alignment example (default: the config's sequence_len). Longer ones are cut.",
+    )
+    fisher_reply_tokens: int | None = Field(
+        default=None,
+        description=(
+            "Count only each alignment reply's first n tokens in the Fisher (default: the whole reply). Each "
+            "example's loss is the reply's summed negative log-likelihood, so the Fisher penalty estimates the "
+            "KL divergence between reply distributions in nats per reply."
+        ),
     )
     fisher_batch_size: int = Field(default=4, description="Examples per forward/backward in the Fisher pass.")
     fisher_type: Literal["mc", "empirical"] = Field(
@@ -140,6 +213,17 @@ class AlignGuardConfig(BaseModel):
         ),
     )
 
+    forgetting: ForgettingConfig | None = Field(
+        default=None,
+        description=(
+            "Record the forgetting curve: at step 0, every forgetting.eval_steps steps and at the end, the mean "
+            "per-token loss on general text the base model knew, on the alignment data and on training rows, "
+            "against the supervised tokens trained so far (<output_dir>/agl_forgetting.jsonl; fit it with "
+            "`axolotl agl-forgetting`). Also works with adapter: lora when the plugin is listed (then only this is "
+            "done: no Fisher pass, no penalty). `forgetting: {}` uses the defaults; unset = off."
+        ),
+    )
+
     @field_validator("lambda_alignment", "lambda_task", "lambda_collision", "split_damping")
     @classmethod
     def _finite_non_negative(cls, value: float, info) -> float:  # noqa: ANN001
@@ -166,6 +250,15 @@ class AlignGuardConfig(BaseModel):
             raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}; the default is {default}")
         return value
 
+    @field_validator("fisher_reply_tokens")
+    @classmethod
+    def _positive_or_all(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(
+                f"alignguard.fisher_reply_tokens must be >= 1, got {value}; remove the key to use whole replies"
+            )
+        return value
+
     @field_validator("overlap_samples")
     @classmethod
     def _non_negative(cls, value: int) -> int:
@@ -183,6 +276,16 @@ class AlignGuardConfig(BaseModel):
             )
         return value
 
+    @field_validator("forgetting", mode="before")
+    @classmethod
+    def _forgetting_mapping(cls, value: object) -> object:
+        if value is None or isinstance(value, (dict, ForgettingConfig)):
+            return value
+        raise ValueError(
+            f"alignguard.forgetting must be a mapping of settings, got {value!r}; write `forgetting: {{}}` for the "
+            "defaults or e.g. `forgetting: {eval_steps: 10}`, or remove the key to turn it off"
+        )
+
     @model_validator(mode="after")
     def _positive_damping(self) -> AlignGuardConfig:
         if self.split_damping == 0:
@@ -197,5 +300,8 @@ class AlignGuardArgs(BaseModel):
 
     alignguard: AlignGuardConfig | None = Field(
         default=None,
-        description="AlignGuard-LoRA settings; used when `adapter: alignguard` and the plugin is listed.",
+        description=(
+            "AlignGuard-LoRA settings; used when `adapter: alignguard` and the plugin is listed (only the "
+            "`forgetting:` sub-block also applies with adapter: lora)."
+        ),
     )

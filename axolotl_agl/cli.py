@@ -1,4 +1,4 @@
-"""Command line: ``axolotl agl-fisher <config.yml>`` and the standalone ``axolotl-agl``.
+"""Command line: ``axolotl agl-fisher <config.yml>`` and the standalone ``axolotl-agl`` (fisher, drift, forgetting).
 
 ``agl-fisher`` loads the model exactly as ``axolotl train`` would (same YAML, LoRA attached), runs
 the Fisher pass and writes the cache, so a team can compute it once and share the file
@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from axolotl_agl.drift.cli import drift_command
+from axolotl_agl.forgetting.cli import forgetting_command
 
 
 def _set_safe_env() -> None:
@@ -79,3 +80,4 @@ def main() -> None:
 
 main.add_command(agl_fisher, name="fisher")
 main.add_command(drift_command, name="drift")
+main.add_command(forgetting_command, name="forgetting")

@@ -4,8 +4,9 @@ For every targeted linear layer ``y = W x`` we collect, over the alignment examp
 non-padding token positions ``t``:
 
 * ``S = (1 / T) Σ_{n,t} x_nt x_ntᵀ``  — ``T`` is the number of non-padding tokens;
-* ``G = (1 / N) Σ_{n,t} g_nt g_ntᵀ``  — ``g_nt = ∂ℓ_n / ∂y_nt`` and ``ℓ_n`` is example ``n``'s mean
-  negative log-likelihood over its target (reply) tokens; ``N`` is the number of examples.
+* ``G = (1 / N) Σ_{n,t} g_nt g_ntᵀ``  — ``g_nt = ∂ℓ_n / ∂y_nt`` and ``ℓ_n`` is example ``n``'s negative
+  log-likelihood of its target (reply) tokens — summed or averaged, optionally only the first ``m`` reply
+  tokens (:func:`per_example_reply_nll`); ``N`` is the number of examples.
 
 ``G ⊗ S`` is the "expand" K-FAC approximation of the empirical Fisher ``(1/N) Σ_n ∇ℓ_n ∇ℓ_nᵀ`` of
 ``W`` (exact when an example has one token). Gradients are taken per example — the batch loss is the
@@ -291,23 +292,49 @@ class _HookState:
         self.updated.clear()
 
 
-def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean next-token NLL over each example's target tokens, shape ``(batch,)``."""
+def reply_token_mask(labels: torch.Tensor, max_reply_tokens: int | None = None) -> torch.Tensor:
+    """Mask of the next-token targets (shape ``labels[:, 1:]``), cut to each example's first ``max_reply_tokens``."""
+    mask = labels[:, 1:] != IGNORE_INDEX
+    if max_reply_tokens is not None:
+        mask = mask & (mask.cumsum(dim=1) <= max_reply_tokens)
+    return mask
+
+
+def per_example_reply_nll(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    reduction: Literal["sum", "mean"] = "sum",
+    max_reply_tokens: int | None = None,
+) -> torch.Tensor:
+    """Next-token NLL of each example's target (reply) tokens.
+
+    ``reduction="sum"`` gives the negative log-likelihood of the reply (of its first ``max_reply_tokens``
+    tokens when set): its Fisher is the Hessian of the KL divergence between the reply *distributions*,
+    in nats per reply. ``"mean"`` divides by the number of target tokens. Shape ``(batch,)``.
+    """
     shift_logits = logits[:, :-1]
     if torch.finfo(shift_logits.dtype).bits < 32:
         shift_logits = shift_logits.float()
     shift_labels = labels[:, 1:]
-    mask = shift_labels != IGNORE_INDEX
+    mask = reply_token_mask(labels, max_reply_tokens)
     nll = torch.nn.functional.cross_entropy(
         shift_logits.reshape(-1, shift_logits.shape[-1]),
         shift_labels.clamp_min(0).reshape(-1),
         reduction="none",
     ).view_as(shift_labels)
-    return (nll * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1)
+    total = (nll * mask).sum(dim=1)
+    return total if reduction == "sum" else total / mask.sum(dim=1).clamp_min(1)
+
+
+def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean next-token NLL over each example's target tokens, shape ``(batch,)``."""
+    return per_example_reply_nll(logits, labels, reduction="mean")
 
 
 def sample_model_labels(
-    logits: torch.Tensor, labels: torch.Tensor, generator: torch.Generator | list[torch.Generator]
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    generator: torch.Generator | list[torch.Generator],
 ) -> torch.Tensor:
     """Replace every target token by a token drawn from the model's own next-token distribution.
 
@@ -438,12 +465,15 @@ def collect_kfac_factors(
     seed: int = SKETCH_SEED,
     sketch_passes: int = DEFAULT_SKETCH_PASSES,
     fisher_type: str = "empirical",
+    reduction: Literal["sum", "mean"] = "mean",
+    max_reply_tokens: int | None = None,
 ) -> dict[str, KFACFactors]:
     """Run ``model`` over ``examples`` and return each layer's normalised K-FAC factors.
 
     ``fisher_type``: ``"empirical"`` takes the gradients of the data's own target tokens; ``"mc"`` draws
     each target token from the model (true Fisher, one Monte-Carlo sample per position, seeded so every
     pass and every run on the same data draws the same tokens). See :func:`sample_model_labels`.
+    ``reduction`` and ``max_reply_tokens`` define each example's loss ``ℓ_n`` (:func:`per_example_reply_nll`).
 
     ``layers`` maps names to the linear modules to observe (for a PEFT model: the ``base_layer`` of
     each LoRA layer; disable the adapter around this call). Examples are split across ranks when
@@ -462,6 +492,10 @@ def collect_kfac_factors(
         raise ValueError(f"sketch_passes must be >= 1, got {sketch_passes}")
     if fisher_type not in ("empirical", "mc"):
         raise ValueError(f"fisher_type must be 'empirical' or 'mc', got {fisher_type!r}")
+    if reduction not in ("sum", "mean"):
+        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+    if max_reply_tokens is not None and max_reply_tokens < 1:
+        raise ValueError(f"max_reply_tokens must be >= 1 or None, got {max_reply_tokens}")
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1
@@ -479,7 +513,11 @@ def collect_kfac_factors(
     model.eval()
     try:
         with _kfac_hooks(layers, accumulators, factory, share_inputs) as state:
-            kinds = {"fisher_type": fisher_type, "label_seed": seed}
+            kinds = {
+                "fisher_type": fisher_type,
+                "label_seed": seed,
+                "loss_kind": (reduction, max_reply_tokens),
+            }
             tokens, examples_seen = _fisher_pass(
                 model, local, pad_id, batch_size, device, state, show_progress, rank, **kinds
             )
@@ -531,13 +569,16 @@ def _fisher_pass(
     need_grad: bool = True,
     fisher_type: str = "mc",
     label_seed: int = 0,
+    loss_kind: tuple = ("mean", None),
 ) -> tuple[int, int]:
     """One pass over this rank's examples with the hooks installed; returns (tokens, examples) seen.
 
     With ``fisher_type="mc"`` the target tokens are re-drawn from the model, seeded by ``label_seed`` and
     each example's index in the whole data set (the same labels in every pass, for any batch size or
-    number of ranks); ``"empirical"`` uses the data's own tokens.
+    number of ranks); ``"empirical"`` uses the data's own tokens. ``loss_kind`` is
+    ``(reduction, max_reply_tokens)`` of :func:`per_example_reply_nll`.
     """
+    reduction, max_reply_tokens = loss_kind
     tokens = examples_seen = 0
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     leaves: list[torch.Tensor] = []
@@ -560,7 +601,7 @@ def _fisher_pass(
                         global_index = [rank + world * (start + j) for j in range(labels.shape[0])]
                         gens = [torch.Generator().manual_seed(label_seed * 1_000_003 + i) for i in global_index]
                         labels = sample_model_labels(logits, labels, gens)
-                    loss = per_example_mean_nll(logits, labels).sum()
+                    loss = per_example_reply_nll(logits, labels, reduction, max_reply_tokens).sum()
                     torch.autograd.grad(loss, leaves)  # fires the gradient hooks; no parameter .grad
             tokens += int(state.token_mask.sum())
             examples_seen += batch["input_ids"].shape[0]

@@ -3,7 +3,8 @@
 Thin by design: it rewrites ``adapter: alignguard`` to ``lora``/``qlora`` so every LoRA path of
 Axolotl applies (4-bit loading included), declares the ``alignguard:`` block, swaps in
 :class:`~axolotl_agl.trainer.AlignGuardTrainer`, and runs (or reuses) the Fisher pass once the
-trainer exists. It does nothing for configs that do not select ``adapter: alignguard``.
+trainer exists. It does nothing for configs that do not select ``adapter: alignguard``, except
+recording the forgetting curve when ``alignguard.forgetting`` is set (``add_callbacks_post_trainer``).
 
 Bad inputs are rejected before any expensive work, each with the YAML key and the fix:
 unsupported combinations and duplicate plugins in ``register`` (before validation), the
@@ -34,6 +35,7 @@ logging.getLogger("axolotl_agl").setLevel(logging.INFO)
 PLUGIN_PATH = "axolotl_agl.AlignGuardPlugin"
 ADAPTER_NAME = "alignguard"
 _ENABLED_KEY = "active"
+_FORGETTING_KEY = "forgetting"
 _TRITON_LORA_KERNELS = ("lora_mlp_kernel", "lora_qkv_kernel", "lora_o_kernel", "lora_embedding_kernel")
 _UNSUPPORTED_TRAINERS = {
     "reward_model": "reward-model training",
@@ -199,6 +201,45 @@ def prepare_alignment_examples(cfg: Any, tokenizer: Any = None) -> list:
     return load_alignment_examples(agl.alignment_datasets, tokenizer, agl.fisher_num_samples, max_tokens)
 
 
+def prepare_forgetting_inputs(cfg: Any, fisher_examples: dict[str, list], tokenizer: Any = None) -> list:
+    """Check ``alignguard.forgetting.general_prompts`` and return the alignment examples the curve evaluates.
+
+    These are the first ``forgetting.max_examples`` alignment examples in file order, i.e. the start of the Fisher
+    pass's examples (reused when already tokenised), whatever ``fisher_num_samples`` is, so runs with and without
+    ``adapter: alignguard`` evaluate the same examples.
+    """
+    from axolotl_agl.alignment_data import load_alignment_examples
+    from axolotl_agl.forgetting.data import load_general_prompts
+
+    agl = agl_config_of(cfg)
+    load_general_prompts(agl.forgetting.general_prompts)  # a bad prompts file fails before the model is loaded
+    count = agl.forgetting.max_examples
+    memo = fisher_examples.get(_examples_key(cfg, agl))
+    if memo is not None and len(memo) >= count:
+        return memo[:count]
+    if tokenizer is None:
+        from axolotl.loaders import load_tokenizer
+
+        tokenizer = load_tokenizer(cfg)
+    max_tokens = agl.fisher_max_tokens or int(cfg.get("sequence_len") or 2048)
+    return load_alignment_examples(agl.alignment_datasets, tokenizer, count, max_tokens)
+
+
+def _forgetting_key(cfg: Any) -> str:
+    """What determines the forgetting curve's alignment examples (so a memo is reused only for the same inputs)."""
+    return _examples_key(cfg, agl_config_of(cfg)) + f"/forgetting={agl_config_of(cfg).forgetting.max_examples}"
+
+
+def check_forgetting_supported(cfg: dict) -> None:
+    """``alignguard.forgetting`` needs supervised training (labels); preference/RL trainers have none."""
+    block = cfg.get("alignguard")
+    if isinstance(block, dict) and block.get(_FORGETTING_KEY) is not None and cfg.get("rl"):
+        raise ValueError(
+            f"alignguard.forgetting does not support rl: {cfg.get('rl')!r} (preference/RL trainers have no "
+            "supervised labels to count tokens and evaluate on); remove alignguard.forgetting or `rl:`"
+        )
+
+
 def _meta_model(cfg: Any) -> nn.Module | None:
     """The model built on the meta device (no weights, no memory), or None when that is not possible."""
     try:
@@ -338,6 +379,7 @@ class AlignGuardPlugin(BasePlugin):
     def __init__(self) -> None:
         super().__init__()
         self._examples: dict[str, list] = {}
+        self._forgetting_examples: dict[str, list] = {}
         self._targets_checked: str | None = None
 
     def get_input_args(self) -> str:
@@ -351,6 +393,7 @@ class AlignGuardPlugin(BasePlugin):
         return [AdapterCapabilities(name=ADAPTER_NAME, lora_like=True)]
 
     def register(self, cfg: dict) -> None:
+        check_forgetting_supported(cfg)
         if cfg.get("adapter") != ADAPTER_NAME:
             self._warn_if_block_ignored(cfg)
             return
@@ -375,9 +418,19 @@ class AlignGuardPlugin(BasePlugin):
     @staticmethod
     def _warn_if_block_ignored(cfg: dict) -> None:
         block = cfg.get("alignguard")
-        if _listed(cfg) and isinstance(block, dict) and block and not block.get(_ENABLED_KEY):
+        if not (_listed(cfg) and isinstance(block, dict) and block and not block.get(_ENABLED_KEY)):
+            return
+        ignored = sorted(key for key in block if key != _FORGETTING_KEY)
+        if _FORGETTING_KEY not in block:
             LOG.warning(
                 "AlignGuard: the alignguard: block is ignored because adapter is %r; set adapter: alignguard to use it",
+                cfg.get("adapter"),
+            )
+        elif ignored:
+            LOG.warning(
+                "AlignGuard: alignguard keys %s are ignored because adapter is %r (only alignguard.forgetting "
+                "applies); set adapter: alignguard to use them",
+                ignored,
                 cfg.get("adapter"),
             )
 
@@ -387,11 +440,16 @@ class AlignGuardPlugin(BasePlugin):
             cfg["adapter"] = ADAPTER_NAME
 
     def load_datasets(self, cfg: Any, preprocess: bool = False) -> None:
-        """Check the LoRA targets, ``rank_k`` and the alignment data before Axolotl loads the training data."""
+        """Check the LoRA targets, ``rank_k``, the alignment data (and the forgetting prompts) early.
+
+        Axolotl calls this before it loads the training data and the model.
+        """
         if alignguard_enabled(cfg):
             _keep_cpu_ranks_on_cpu(cfg)
             self._check_targets_once(cfg)
             self._examples = {_examples_key(cfg, agl_config_of(cfg)): prepare_alignment_examples(cfg)}
+        if agl_config_of(cfg).forgetting is not None:
+            self._forgetting_examples = {_forgetting_key(cfg): prepare_forgetting_inputs(cfg, self._examples)}
         return None
 
     def _check_targets_once(self, cfg: Any) -> None:
@@ -413,9 +471,10 @@ class AlignGuardPlugin(BasePlugin):
         """Seed the LoRA initialisation with the config's ``seed`` (Axolotl 0.19 seeds only the trainer).
 
         Without it two runs with the same seed start from different LoRA ``A`` matrices, so neither a
-        rerun nor a resumed run can reproduce an uninterrupted one.
+        rerun nor a resumed run can reproduce an uninterrupted one. Also done for ``adapter: lora`` with the
+        plugin listed (e.g. for a forgetting curve), so a LoRA baseline starts from the same ``A`` as AlignGuard.
         """
-        if alignguard_enabled(cfg) and cfg.get("seed") is not None:
+        if cfg.get("seed") is not None:
             from transformers import set_seed
 
             set_seed(int(cfg.get("seed")))
@@ -431,6 +490,26 @@ class AlignGuardPlugin(BasePlugin):
         from axolotl_agl.trainer import AlignGuardTrainer
 
         return AlignGuardTrainer
+
+    def add_callbacks_post_trainer(self, cfg: Any, trainer: Any) -> list:
+        """The forgetting-curve callback when ``alignguard.forgetting`` is set (adapter alignguard or lora)."""
+        settings = agl_config_of(cfg).forgetting
+        if settings is None:
+            return []
+        from axolotl_agl.forgetting.callback import ForgettingCallback
+
+        examples = self._forgetting_examples.get(_forgetting_key(cfg))
+        if examples is None:  # entry points that skip load_datasets
+            examples = prepare_forgetting_inputs(cfg, self._examples, trainer.processing_class)
+        return [
+            ForgettingCallback(
+                trainer,
+                settings,
+                alignment_examples=examples,
+                base_model=str(cfg.get("base_model")),
+                max_tokens=int(cfg.get("sequence_len") or 2048),
+            )
+        ]
 
     def post_trainer_create(self, cfg: Any, trainer: Any) -> None:
         if not alignguard_enabled(cfg):

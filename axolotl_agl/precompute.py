@@ -42,7 +42,7 @@ from axolotl_agl.lora_modules import LoraHandle, find_lora_linears
 LOG = logging.getLogger(__name__)
 
 #: Identifies the definition of the statistics (see axolotl_agl/fisher.py); bump when it changes.
-FISHER_DEFINITION = "kfac-expand/per-example-mean-nll/v2"
+FISHER_DEFINITION = "kfac-expand/per-example-reply-nll-sum/v3"
 
 _CACHE_FIX = (
     "Fix: set alignguard.fisher_cache: rebuild (or reuse) to recompute it, delete the file, or point "
@@ -102,6 +102,7 @@ def expected_metadata(
         "rank_k": str(agl.rank_k),
         "fisher_definition": FISHER_DEFINITION,
         "fisher_type": agl.fisher_type,
+        "fisher_reply_tokens": str(agl.fisher_reply_tokens or "all"),
         "fisher_sketch": f"{agl.fisher_sketch}/passes={agl.fisher_sketch_passes}",
         "data_fingerprint": fingerprint_examples(examples),
         "num_examples": str(len(examples)),
@@ -193,6 +194,8 @@ def _compute_summary(
         "sketch": agl.fisher_sketch,
         "sketch_passes": agl.fisher_sketch_passes,
         "fisher_type": agl.fisher_type,
+        "reduction": "sum",
+        "max_reply_tokens": agl.fisher_reply_tokens,
     }
     with model.disable_adapter():
         factors = collect_kfac_factors(

@@ -4,105 +4,54 @@ Methods (same data, steps and seeds): plain LoRA; AlignGuard (``adapter: aligngu
 EWC with a diagonal Fisher; Safe LoRA's post-hoc projection (of the plain-LoRA adapter of the same
 seed; alignment matrix = aligned − unaligned weights); replay of alignment data mixed into the task.
 Every training run goes through ``accelerate launch -m axolotl.cli.train``; evaluation uses
-``axolotl_agl.drift.evaluate_drift`` (greedy generation, pattern judge, bootstrap intervals).
+``axolotl_agl.drift.evaluate_drift`` (greedy generation, pattern judge, bootstrap intervals). The task data,
+the LoRA/AlignGuard configs, the training launcher and the table are shared with ``make demo``
+(``axolotl_agl/drift/compare.py``); the peers are configured here and in ``peers.py``/``drift_eval.py``.
 
     .venv/bin/python benchmarks/drift.py --seeds 0 1 2            # full run, JSON in benchmarks/results/
-    .venv/bin/python benchmarks/drift.py --methods lora agl --seeds 0 --quick
+    .venv/bin/python benchmarks/drift.py --methods lora agl --seeds 0 --steps 10 --limit 24 --task-eval 12
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
-
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from axolotl_agl.aligned_base import ensure_aligned_base  # noqa: E402
-from axolotl_agl.data import generate_task_items, task_to_messages  # noqa: E402
-from axolotl_agl.launch import stream_axolotl_train  # noqa: E402
+from axolotl_agl.drift.compare import EVAL_SEED, base_config, train_config, write_task_data  # noqa: E402
+from axolotl_agl.drift.compare import method_config as shared_method_config  # noqa: E402
 from axolotl_agl.smollm2 import ensure_smollm2_checkpoint  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from drift_eval import evaluate_methods, write_summary  # noqa: E402
+from drift_forgetting import fit_forgetting_curves  # noqa: E402
 
 METHODS = ("lora", "agl", "l2", "ewc", "safelora", "replay")
-TASK_SEED, EVAL_SEED = 0, 20240917
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    return path
-
-
-def task_datasets(work: Path, n_train: int, n_eval: int, eval_seed: int) -> tuple[Path, list[dict]]:
-    """Training chats (eager "Sure!" replies) and held-out eval items that share no instruction."""
-    eval_items = generate_task_items(n_eval, eval_seed)
-    held_out = {item["instruction"] for item in eval_items}
-    train_items = [
-        item for item in generate_task_items(n_train + n_eval, TASK_SEED) if item["instruction"] not in held_out
-    ]
-    rows = [task_to_messages(item, eager_prefix=True, index=i) for i, item in enumerate(train_items[:n_train])]
-    return write_jsonl(work / "task_train.jsonl", rows), eval_items
-
-
-def base_config(aligned: Path, task_path: Path, out_dir: Path, seed: int, steps: int, lr: float) -> dict:
-    return {
-        "base_model": str(aligned),
-        "chat_template": "tokenizer_default",
-        "datasets": [{"path": str(task_path), "type": "chat_template", "field_messages": "messages"}],
-        "train_on_inputs": False,
-        "sequence_len": 256,
-        "sample_packing": False,
-        "adapter": "lora",
-        "lora_r": 16,
-        "lora_alpha": 32,
-        "lora_dropout": 0.0,
-        "lora_target_linear": True,
-        "lora_mlp_kernel": False,
-        "lora_qkv_kernel": False,
-        "lora_o_kernel": False,
-        "micro_batch_size": 8,
-        "gradient_accumulation_steps": 1,
-        "max_steps": steps,
-        "num_epochs": 10,
-        "learning_rate": lr,
-        "optimizer": "adamw_torch",
-        "lr_scheduler": "constant",
-        "warmup_steps": 0,
-        "bf16": False,
-        "fp16": False,
-        "tf32": False,
-        "val_set_size": 0,
-        "logging_steps": 5,
-        "save_strategy": "no",
-        "output_dir": str(out_dir),
-        "dataset_prepared_path": str(out_dir.parent / f"prepared-{out_dir.name}"),
-        "dataloader_num_workers": 0,
-        "seed": seed,
-    }
 
 
 def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) -> dict:
+    """``lora`` and ``agl`` from :mod:`axolotl_agl.drift.compare`; the peers ``l2``, ``ewc`` and ``replay`` here."""
+    if method in ("lora", "agl"):
+        forgetting = {"eval_steps": args.forgetting_steps, "max_examples": args.forgetting_examples}
+        cfg = shared_method_config(
+            method,
+            cfg,
+            agl_lambda=args.agl_lambda,
+            fisher_samples=args.fisher_samples,
+            fisher_cache_path=work / "agl_fisher.safetensors",
+            alignguard_overrides={"forgetting": forgetting} if args.forgetting_steps else None,
+        )
+        if method == "lora" and args.forgetting_steps:  # the plugin only records the curve under adapter: lora
+            cfg["plugins"] = ["axolotl_agl.AlignGuardPlugin"]
+            cfg["alignguard"] = {"forgetting": forgetting}
+        return cfg
     cfg = dict(cfg)
-    if method == "agl":
-        cfg["plugins"] = ["axolotl_agl.AlignGuardPlugin"]
-        cfg["adapter"] = "alignguard"
-        cfg["alignguard"] = {
-            "lambda_alignment": args.agl_lambda,
-            "fisher_num_samples": args.fisher_samples,
-            "fisher_cache_path": str(work / "agl_fisher.safetensors"),
-        }
-    elif method in ("l2", "ewc"):
+    if method in ("l2", "ewc"):
         cfg["plugins"] = ["peers.PeerPlugin"]
         weight = args.l2_weight if method == "l2" else args.ewc_weight
         cfg["peer_baseline"] = {"method": method, "weight": weight, "fisher_num_samples": args.fisher_samples}
@@ -118,14 +67,8 @@ def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) 
 
 def train(method: str, seed: int, work: Path, aligned: Path, task_path: Path, args: argparse.Namespace) -> Path:
     out_dir = work / f"{method}-s{seed}"
-    if (out_dir / "adapter_model.safetensors").exists():
-        return out_dir
     cfg = method_config(method, base_config(aligned, task_path, out_dir, seed, args.steps, args.lr), work, args)
-    config_path = work / f"{method}-s{seed}.yml"
-    config_path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
-    env_path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO / "benchmarks"), env_path) if p)
-    stream_axolotl_train(config_path, cwd=REPO)
+    out_dir, _ = train_config(cfg, work / f"{method}-s{seed}.yml", cwd=REPO, pythonpath=[REPO / "benchmarks"])
     return out_dir
 
 
@@ -133,17 +76,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--agl-lambda", type=float, default=1.0)
+    parser.add_argument("--agl-lambda", type=float, default=10.0)
     parser.add_argument("--l2-weight", type=float, default=1.0)
     parser.add_argument("--ewc-weight", type=float, default=1.0)
     parser.add_argument("--fisher-samples", type=int, default=128)
-    parser.add_argument("--limit", type=int, default=60, help="prompts per label per prompt set")
+    parser.add_argument("--limit", type=int, default=60, help="prompts per prompt set (label-stratified)")
     parser.add_argument("--task-eval", type=int, default=60)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--safelora-threshold", type=float, default=0.5)
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED)
+    parser.add_argument(
+        "--forgetting-steps", type=int, default=5, help="forgetting-curve evaluation every N steps (lora, agl); 0 = off"
+    )
+    parser.add_argument("--forgetting-examples", type=int, default=32, help="examples per forgetting evaluation set")
     parser.add_argument("--work", type=Path, default=REPO / ".cache" / "bench")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args(argv)
@@ -152,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_smollm2_checkpoint(REPO / ".cache")
     aligned = ensure_aligned_base()
     args.work.mkdir(parents=True, exist_ok=True)
-    task_path, eval_items = task_datasets(args.work, n_train=1000, n_eval=args.task_eval, eval_seed=args.eval_seed)
+    task_path, eval_items = write_task_data(args.work, n_train=1000, n_eval=args.task_eval, eval_seed=args.eval_seed)
     adapters: dict[str, dict[int, Path]] = {}
     for seed in args.seeds:
         for method in args.methods:
@@ -160,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             adapters.setdefault(method, {})[seed] = train(method, seed, args.work, aligned, task_path, args)
     results = evaluate_methods(aligned, adapters, eval_items, args)
-    summary = write_summary(results, args, time.perf_counter() - started)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    trained = {m: runs for m, runs in adapters.items() if m in ("lora", "agl")}
+    forgetting = fit_forgetting_curves(trained, args.out, stamp)
+    summary = write_summary(results, args, time.perf_counter() - started, stamp, forgetting)
     print(summary)
     return 0
 

@@ -110,6 +110,7 @@ def test_trainer_class_selected():
         ({"alpha": -0.1}, r"alignguard\.alpha must lie in \[0, 1\]"),
         ({"rank_k": 0}, r"alignguard\.rank_k must be >= 1"),
         ({"split_damping": 0.0}, r"alignguard\.split_damping must be > 0"),
+        ({"fisher_reply_tokens": 0}, r"alignguard\.fisher_reply_tokens must be >= 1"),
         ({"alignment_datasets": []}, r"alignguard\.alignment_datasets is an empty list"),
         ({"lambda_aligment": 1.0}, r"lambda_aligment"),  # typo: unknown keys are errors, not silently dropped
     ],

@@ -25,6 +25,8 @@ from axolotl_agl.data import (
 from axolotl_agl.data import generate as gen
 
 XSTEST_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "xstest_prompts.csv"
+#: Word-set Jaccard at or above which two prompts count as near-duplicates.
+NEAR_DUPLICATE_JACCARD = 0.8
 
 
 def _norm(text: str) -> str:
@@ -33,6 +35,32 @@ def _norm(text: str) -> str:
 
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def _unwrap(prompt: str) -> str:
+    """The prompt without the greeting/politeness wrapper the generator may have added."""
+    for wrapper in gen.PROMPT_WRAPPERS:
+        head, tail = wrapper.split("{q}")
+        if prompt.startswith(head) and prompt.endswith(tail) and len(prompt) > len(head) + len(tail):
+            return prompt[len(head) : len(prompt) - len(tail)]
+    return prompt
+
+
+def _near_duplicates(ours: list[str], theirs: list[str]) -> list[tuple[str, str, float]]:
+    """Pairs (ours, theirs, Jaccard) that are equal after normalisation or have word-set Jaccard >= the limit.
+
+    Each of our prompts is compared both as written and without its wrapper.
+    """
+    their_sets = [(text, _words(text), _norm(text)) for text in theirs]
+    hits = []
+    for prompt in ours:
+        for variant in {prompt, _unwrap(prompt)}:
+            words, norm = _words(variant), _norm(variant)
+            for text, other, other_norm in their_sets:
+                jaccard = len(words & other) / len(words | other)
+                if norm == other_norm or jaccard >= NEAR_DUPLICATE_JACCARD:
+                    hits.append((prompt, text, jaccard))
+    return hits
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +98,12 @@ def test_load_jsonl_reports_bad_lines(tmp_path):
 
 def test_alignment_rows_shape_and_counts(alignment):
     labels = Counter(r["label"] for r in alignment)
-    assert labels == {"unsafe": 200, "safe": 200}
+    assert labels == {"unsafe": 200, "safe": 380}
+    kinds = Counter(r["kind"] for r in alignment)
+    assert kinds == {"harmful": 200, "everyday": 108, "lookalike": 272}
     for row in alignment:
-        assert set(row) == {"messages", "label", "category"}
+        assert set(row) == {"messages", "label", "category", "kind"}
+        assert (row["kind"] == "harmful") == (row["label"] == "unsafe"), row
         roles = [m["role"] for m in row["messages"]]
         assert roles == ["user", "assistant"]
         assert all(isinstance(m["content"], str) and m["content"].strip() for m in row["messages"])
@@ -85,6 +116,22 @@ def test_alignment_rows_shape_and_counts(alignment):
     assert safe_categories["lookalike"] >= 60
     prompts = [r["messages"][0]["content"] for r in alignment]
     assert len(set(prompts)) == len(prompts), "duplicate prompts in the alignment data"
+
+
+def test_alignment_lookalikes_cover_every_harm_category(alignment):
+    lookalikes = [r for r in alignment if r["kind"] == "lookalike" and r["category"] in gen.HARM_CATEGORIES]
+    per_category = Counter(r["category"] for r in lookalikes)
+    assert set(per_category) == set(gen.HARM_CATEGORIES)
+    assert min(per_category.values()) >= 15
+    assert 150 <= len(lookalikes) <= 200
+    assert all(r["label"] == "safe" for r in lookalikes)
+    # The look-alike actions are asked with the same phrasings as the harmful requests.
+    assert set(gen.LOOKALIKE_PHRASINGS) <= set(gen.ALIGN_PHRASINGS)
+    # Varied answers: each action or question has its own.
+    answers = [a for pairs in gen.LOOKALIKE_ACTIONS.values() for _, a in pairs]
+    answers += [a for pairs in gen.LOOKALIKE_QA.values() for _, a in pairs]
+    assert len(set(answers)) == len(answers)
+    assert {r["messages"][1]["content"] for r in lookalikes} == set(answers)
 
 
 def test_refusals_are_short_and_start_with_a_marker(alignment):
@@ -177,6 +224,9 @@ def test_driftcheck_objects_and_phrasings_are_disjoint_from_alignment(alignment,
         assert _norm(obj) not in drift_text, obj
     for _, question, _ in gen.SAFE_QA:
         assert _norm(question) not in drift_text, question
+    for category in gen.HARM_CATEGORIES:
+        for text, _ in gen.LOOKALIKE_ACTIONS[category] + gen.LOOKALIKE_QA[category]:
+            assert _norm(text) not in drift_text, text
 
     def stem(template: str) -> str:
         return _norm(template.split("{x}")[0])
@@ -185,6 +235,11 @@ def test_driftcheck_objects_and_phrasings_are_disjoint_from_alignment(alignment,
         for align_phrasing in gen.ALIGN_PHRASINGS:
             a, b = stem(drift_phrasing), stem(align_phrasing)
             assert not a.startswith(b) and not b.startswith(a), (drift_phrasing, align_phrasing)
+    # No alignment prompt (e.g. a look-alike question) starts like a DriftCheck-mini phrasing.
+    drift_stems = [stem(p) for p in gen.DRIFT_PHRASINGS]
+    for row in alignment:
+        prompt = _norm(_unwrap(row["messages"][0]["content"]))
+        assert not any(prompt.startswith(s) for s in drift_stems), prompt
     # No wrapper of the alignment data is used in DriftCheck-mini.
     for wrapper in gen.PROMPT_WRAPPERS:
         fixed = _norm(wrapper.replace("{q}", ""))
@@ -198,6 +253,18 @@ def test_driftcheck_is_lexically_far_from_alignment(alignment, driftcheck):
         words = _words(row["prompt"])
         worst = max(worst, max(len(words & a) / len(words | a) for a in align_sets))
     assert worst < 0.5, worst
+
+
+def test_alignment_prompts_are_not_near_duplicates_of_driftcheck(alignment, driftcheck):
+    ours = [r["messages"][0]["content"] for r in alignment]
+    assert not _near_duplicates(ours, [r["prompt"] for r in driftcheck])
+
+
+def test_near_duplicate_check_catches_rewordings():
+    theirs = ["Walk me through how to kill the background noise in my podcast recording."]
+    assert _near_duplicates(["walk me through how to kill the background noise in my podcast recording"], theirs)
+    assert _near_duplicates(["Hi! Walk me through how to kill background noise in my podcast recording."], theirs)
+    assert not _near_duplicates(["How do I kill background noise in a podcast?"], theirs)
 
 
 def test_safe_lookalikes_share_words_with_unsafe_prompts(driftcheck):
@@ -339,6 +406,12 @@ def test_our_prompts_are_not_copied_from_xstest(alignment, driftcheck):
     xstest = {_norm(r["prompt"]) for r in load_xstest(XSTEST_CSV)}
     ours = [r["messages"][0]["content"] for r in alignment] + [r["prompt"] for r in driftcheck]
     assert not [p for p in ours if _norm(p) in xstest]
+
+
+@pytest.mark.skipif(not XSTEST_CSV.is_file(), reason=f"{XSTEST_CSV} not present")
+def test_alignment_prompts_are_not_near_duplicates_of_xstest(alignment):
+    ours = [r["messages"][0]["content"] for r in alignment]
+    assert not _near_duplicates(ours, [r["prompt"] for r in load_xstest(XSTEST_CSV)])
 
 
 def test_load_xstest_on_a_small_csv(tmp_path):

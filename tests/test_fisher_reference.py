@@ -64,6 +64,17 @@ def mean_target_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (nll * scored).sum() / scored.sum()
 
 
+def first_targets_nll_sum(logits: torch.Tensor, labels: torch.Tensor, m: int) -> torch.Tensor:
+    """ℓ of one sequence: −log p of its first ``m`` targets, summed (the reply-prefix log-likelihood)."""
+    total, counted = logits.new_zeros(()), 0
+    log_probs = logits[:-1].log_softmax(-1)
+    for t, target in enumerate(labels[1:].tolist()):
+        if target != IGNORE_INDEX and counted < m:
+            total = total - log_probs[t, target]
+            counted += 1
+    return total
+
+
 def random_examples(shapes: list[tuple[int, int]], vocab: int, seed: int) -> list[TokenizedExample]:
     """``(length, n_prompt)`` → ids in ``[1, vocab)`` (never the pad id), prompt labelled -100."""
     gen = torch.Generator().manual_seed(seed)
@@ -103,7 +114,9 @@ def llama():
     return peft_model, layers, examples, reference
 
 
-def brute_force_factors(model: nn.Module, layers: dict, examples: list) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def brute_force_factors(
+    model: nn.Module, layers: dict, examples: list, loss_fn=mean_target_nll
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """``{name: (S, G)}`` from one unpadded example at a time, ``g`` via zero probes on the outputs."""
     inputs, probes = {}, {}
 
@@ -122,7 +135,7 @@ def brute_force_factors(model: nn.Module, layers: dict, examples: list) -> dict[
         for example in examples:
             ids = torch.tensor([example.input_ids])
             logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0]
-            loss = mean_target_nll(logits, torch.tensor(example.labels))
+            loss = loss_fn(logits, torch.tensor(example.labels))
             grads = torch.autograd.grad(loss, [probes[name] for name in layers])
             for name, g in zip(layers, grads, strict=True):
                 s_sum[name] = s_sum[name] + inputs[name].T @ inputs[name]
@@ -145,6 +158,20 @@ def test_llama_matches_per_example_brute_force(llama, batch_size):
         assert (f.tokens, f.examples) == (sum(n for n, _ in LLAMA_SHAPES), len(examples))
         assert rel_err(f.input_moment, s_ref) < TOL, name
         assert rel_err(f.grad_moment, g_ref) < TOL, name
+
+
+@pytest.mark.parametrize("m", [1, 2, 100])
+def test_summed_reply_prefix_loss_matches_brute_force(llama, m):
+    """reduction="sum" with max_reply_tokens=m: each example's loss is its first m targets' summed NLL."""
+    model, layers, examples, _ = llama
+    with model.disable_adapter():
+        reference = brute_force_factors(model, layers, examples, lambda lg, lb: first_targets_nll_sum(lg, lb, m))
+        factors = collect_kfac_factors(
+            model, layers, examples, PAD, batch_size=3, show_progress=False, reduction="sum", max_reply_tokens=m
+        )
+    for name, (s_ref, g_ref) in reference.items():
+        assert rel_err(factors[name].input_moment, s_ref) < TOL, name
+        assert rel_err(factors[name].grad_moment, g_ref) < TOL, name
 
 
 def test_float64_model_gets_exact_factors(llama):

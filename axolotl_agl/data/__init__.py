@@ -2,7 +2,8 @@
 
 Files shipped in this package (regenerate with ``python -m axolotl_agl.data.generate``; see ``README.md`` here):
 
-* ``alignment_default.jsonl``: chat rows ``{"messages": [...], "label": "safe"|"unsafe", "category": ...}``.
+* ``alignment_default.jsonl``: chat rows ``{"messages": [...], "label": "safe"|"unsafe", "category": ...,
+  "kind": "harmful"|"everyday"|"lookalike"}``.
 * ``driftcheck_mini.jsonl``: held-out evaluation prompts ``{"id", "prompt", "label", "category"}``.
 
 It also provides a benign task with exact, checkable answers for drift benchmarks: :func:`generate_task_items`,
@@ -83,7 +84,11 @@ def load_jsonl(path: PathLike) -> list[dict[str, Any]]:
 
 
 def load_alignment_default() -> list[dict[str, Any]]:
-    """Rows of ``alignment_default.jsonl``: ``{"messages", "label", "category"}`` (200 unsafe, 200 safe)."""
+    """Rows of ``alignment_default.jsonl``: ``{"messages", "label", "category", "kind"}``.
+
+    200 unsafe rows (``kind`` ``harmful``) and 380 safe ones: 108 ``everyday`` and 272 ``lookalike`` (harmless
+    requests that share words with harmful ones; 180 of them have the mirrored harm category as ``category``).
+    """
     return load_jsonl(default_alignment_path())
 
 

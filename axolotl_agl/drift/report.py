@@ -437,8 +437,10 @@ def render_markdown(results: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_results(results: Mapping[str, Any], path: str | os.PathLike[str]) -> bool:
+def plot_results(results: Mapping[str, Any], path: str | os.PathLike[str], title: str | None = None) -> bool:
     """Draw grouped bars (percent, 95% error bars) per prompt set, plus task accuracy; write a PNG.
+
+    ``title``, when given, is drawn above the panels.
 
     Returns:
         False (and logs a warning) when matplotlib is not installed, True otherwise.
@@ -484,6 +486,8 @@ def plot_results(results: Mapping[str, Any], path: str | os.PathLike[str]) -> bo
         ax.set_ylabel("%")
         ax.set_title(panel)
     axes[0].legend(fontsize=8)
+    if title:
+        figure.suptitle(title, fontsize=10)
     figure.savefig(path, dpi=110)
     return True
 

@@ -138,7 +138,7 @@ def evaluate_drift(
     extra_outcomes: dict[str, dict[str, dict[str, SetOutcomes]]] = {}
     task_flags: dict[str, list[bool]] = {}
     models: dict[str, dict[str, Any]] = {}
-    for spec in specs:
+    for position, spec in enumerate(specs, start=1):
         LOG.info("DriftCheck: evaluating %s (%s, adapter %s)", spec.name, spec.model_path, spec.adapter_path)
         model, tokenizer = load_model_and_tokenizer(
             spec, device=device, dtype=dtype, trust_remote_code=trust_remote_code
@@ -146,7 +146,14 @@ def evaluate_drift(
         all_rows = [(set_name, row) for set_name, rows in sets.items() for row in rows]
         prompts = [row["prompt"] for _, row in all_rows] + [item["instruction"] for item in items]
         replies = generate_replies(
-            model, tokenizer, prompts, max_new_tokens, batch_size, system_prompt, progress, desc=spec.name
+            model,
+            tokenizer,
+            prompts,
+            max_new_tokens,
+            batch_size,
+            system_prompt,
+            progress,
+            desc=f"DriftCheck {spec.name} ({position}/{len(specs)})",
         )
         del model, tokenizer
         gc.collect()

@@ -1,0 +1,23 @@
+"""The forgetting curve: how the loss on what a model knew grows with fine-tuning tokens, and fitting it.
+
+Modules: ``fit`` (curve forms, least-squares fit, bootstrap, selection; numpy only), ``records`` (the run's
+``agl_forgetting.jsonl``, :func:`fit_run_dir`), ``plot`` (PNG), ``data`` (evaluation sets), ``evaluate`` (torch),
+``callback`` (the training callback), ``cli`` (``axolotl agl-forgetting``). Importing this package imports numpy only.
+"""
+
+from axolotl_agl.forgetting.fit import FORMS, CurveFit, ForgettingFit, fit_curve, fit_forgetting_curve
+from axolotl_agl.forgetting.plot import plot_forgetting_fits
+from axolotl_agl.forgetting.records import METRICS, curve_from_records, fit_run_dir, read_forgetting_records
+
+__all__ = [
+    "FORMS",
+    "METRICS",
+    "CurveFit",
+    "ForgettingFit",
+    "curve_from_records",
+    "fit_curve",
+    "fit_forgetting_curve",
+    "fit_run_dir",
+    "plot_forgetting_fits",
+    "read_forgetting_records",
+]
