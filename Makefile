@@ -31,7 +31,7 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q tests
 
-# make demo QUICK=1 for a run of a few minutes; ARGS="--agl-lambda 30 --steps 60" passes flags (see --help).
+# make demo QUICK=1 for a run of a few minutes; ARGS="--agl-lambda 10 --steps 60" passes flags (see --help).
 demo: install
 	$(BIN)/python -m axolotl_agl.demo $(if $(QUICK),--quick,) $(ARGS)
 

@@ -105,7 +105,7 @@ class AlignGuardConfig(BaseModel):
         description="Set to true by the plugin when `adapter: alignguard` is selected; leave unset.",
     )
     lambda_alignment: float = Field(
-        default=10.0,
+        default=50.0,
         description=(
             "λ_A: weight of the Fisher penalty on the alignment-critical part ΔW_A. With fisher_type mc the "
             "penalty is a second-order estimate of the KL divergence (nats per alignment reply) the update causes "

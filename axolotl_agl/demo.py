@@ -29,7 +29,7 @@ from axolotl_agl.smollm2 import ensure_smollm2_checkpoint
 # Method settings of the demo (seed 0, one run per method).
 STEPS = 40  # optimiser steps of 8 task examples, per method
 LR = 2e-4
-AGL_LAMBDA = 10.0  # λ_A, alignguard.lambda_alignment
+AGL_LAMBDA = 50.0  # λ_A, alignguard.lambda_alignment
 FISHER_SAMPLES = 128  # alignment examples in AlignGuard's Fisher pass
 # Evaluation settings.
 PROMPTS_PER_LABEL = 30  # unsafe and safe prompts per prompt set (label-stratified subset)

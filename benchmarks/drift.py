@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--agl-lambda", type=float, default=10.0)
+    parser.add_argument("--agl-lambda", type=float, default=50.0)
     parser.add_argument("--l2-weight", type=float, default=1.0)
     parser.add_argument("--ewc-weight", type=float, default=1.0)
     parser.add_argument("--fisher-samples", type=int, default=128)

@@ -150,7 +150,7 @@ CASES = [
         "lambda-negative",
         "config",
         {"alignguard": {"lambda_alignment": -1.0}},
-        r"alignguard\.lambda_alignment must be a finite number >= 0, got -1\.0; set it to a value such as 10\.0",
+        r"alignguard\.lambda_alignment must be a finite number >= 0, got -1\.0; set it to a value such as 50\.0",
     ),
     (
         "lambda-nan",
