@@ -41,3 +41,17 @@ def shared_data_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data directory not found: {path}")
     return path
+
+
+@pytest.fixture
+def fresh_plugin_manager():
+    """Axolotl's PluginManager is a process-wide singleton: give each case an empty one, then restore it."""
+    import collections
+
+    from axolotl.integrations.base import PluginManager
+
+    manager = PluginManager.get_instance()
+    saved = manager.plugins
+    manager.plugins = collections.OrderedDict()
+    yield manager
+    manager.plugins = saved

@@ -14,7 +14,6 @@ Every case also checks that nothing was written to ``output_dir``. Two cases run
 
 from __future__ import annotations
 
-import collections
 import json
 import logging
 import os
@@ -36,14 +35,7 @@ from axolotl_agl.testing import write_axolotl_config  # noqa: E402
 PLUGIN = "axolotl_agl.AlignGuardPlugin"
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugin_manager():
-    """Axolotl's PluginManager is a process-wide singleton: give each case an empty one, then restore it."""
-    manager = PluginManager.get_instance()
-    saved = manager.plugins
-    manager.plugins = collections.OrderedDict()
-    yield manager
-    manager.plugins = saved
+pytestmark = pytest.mark.usefixtures("fresh_plugin_manager")
 
 
 @pytest.fixture(scope="module")

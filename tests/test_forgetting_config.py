@@ -27,14 +27,7 @@ from axolotl_agl.plugin import alignguard_enabled  # noqa: E402
 PLUGIN = "axolotl_agl.AlignGuardPlugin"
 
 
-@pytest.fixture(autouse=True)
-def fresh_plugin_manager():
-    """Axolotl's PluginManager is a process-wide singleton: give each case an empty one, then restore it."""
-    manager = PluginManager.get_instance()
-    saved = manager.plugins
-    manager.plugins = collections.OrderedDict()
-    yield manager
-    manager.plugins = saved
+pytestmark = pytest.mark.usefixtures("fresh_plugin_manager")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample
+from axolotl_agl.alignment_data import TokenizedExample
+from axolotl_agl.fisher import pad_batch, per_example_reply_nll, reply_token_mask
 
-__all__ = ["generate_answer_ids", "input_device", "mean_token_loss", "pad_right"]
+__all__ = ["generate_answer_ids", "input_device", "mean_token_loss"]
 
 
 def input_device(model: nn.Module) -> torch.device:
@@ -34,22 +34,6 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         model.train(was_training)
 
 
-def pad_right(
-    examples: Sequence[TokenizedExample], pad_id: int, device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(input_ids, attention_mask, labels)`` of a batch, right-padded (labels -100 on padding)."""
-    length = max(len(e.input_ids) for e in examples)
-    ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
-    labels = torch.full((len(examples), length), IGNORE_INDEX, dtype=torch.long)
-    mask = torch.zeros((len(examples), length), dtype=torch.long)
-    for row, example in enumerate(examples):
-        n = len(example.input_ids)
-        ids[row, :n] = torch.tensor(example.input_ids, dtype=torch.long)
-        labels[row, :n] = torch.tensor(example.labels, dtype=torch.long)
-        mask[row, :n] = 1
-    return ids.to(device), mask.to(device), labels.to(device)
-
-
 def _length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
@@ -69,13 +53,11 @@ def mean_token_loss(
     total, count = 0.0, 0
     with eval_mode(model), torch.no_grad():
         for batch in _length_batches([len(e.input_ids) for e in examples], batch_size):
-            ids, mask, labels = pad_right([examples[i] for i in batch], pad_id, device)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-            targets = labels[:, 1:]
-            keep = targets != IGNORE_INDEX
-            picked = logits[:, :-1][keep].float()
-            total += float(F.cross_entropy(picked, targets[keep], reduction="sum"))
-            count += int(keep.sum())
+            padded = {k: v.to(device) for k, v in pad_batch([examples[i] for i in batch], pad_id).items()}
+            labels = padded.pop("labels")
+            logits = model(**padded, use_cache=False).logits
+            total += float(per_example_reply_nll(logits, labels, reduction="sum").sum())
+            count += int(reply_token_mask(labels).sum())
     return total / count if count else None
 
 
