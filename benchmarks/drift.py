@@ -38,18 +38,14 @@ def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) 
     """``lora`` and ``agl`` from :mod:`axolotl_agl.drift.compare`; the peers ``l2``, ``ewc`` and ``replay`` here."""
     if method in ("lora", "agl"):
         forgetting = {"eval_steps": args.forgetting_steps, "max_examples": args.forgetting_examples}
-        cfg = shared_method_config(
+        return shared_method_config(
             method,
             cfg,
             agl_lambda=args.agl_lambda,
             fisher_samples=args.fisher_samples,
             fisher_cache_path=work / "agl_fisher.safetensors",
-            alignguard_overrides={"forgetting": forgetting} if args.forgetting_steps else None,
+            forgetting=forgetting if args.forgetting_steps else None,
         )
-        if method == "lora" and args.forgetting_steps:  # the plugin only records the curve under adapter: lora
-            cfg["plugins"] = ["axolotl_agl.AlignGuardPlugin"]
-            cfg["alignguard"] = {"forgetting": forgetting}
-        return cfg
     cfg = dict(cfg)
     if method in ("l2", "ewc"):
         cfg["plugins"] = ["peers.PeerPlugin"]

@@ -158,14 +158,21 @@ def method_config(
     fisher_samples: int,
     fisher_cache_path: Path | str,
     alignguard_overrides: Mapping[str, Any] | None = None,
+    forgetting: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``cfg`` for ``method``: ``lora`` unchanged; ``agl`` with the AlignGuard plugin, adapter and λ_A.
+
+    ``forgetting`` (an ``alignguard.forgetting`` block) records the forgetting curve for either method; for
+    ``lora`` it lists the plugin with ``adapter: lora``, which then only adds that callback.
 
     Raises:
         ValueError: for any other method (the benchmark's peers are configured in ``benchmarks/drift.py``).
     """
     cfg = dict(cfg)
     if method == "lora":
+        if forgetting is not None:
+            cfg["plugins"] = ["axolotl_agl.AlignGuardPlugin"]
+            cfg["alignguard"] = {"forgetting": dict(forgetting)}
         return cfg
     if method == "agl":
         cfg["plugins"] = ["axolotl_agl.AlignGuardPlugin"]
@@ -175,6 +182,7 @@ def method_config(
             "fisher_num_samples": fisher_samples,
             "fisher_cache_path": str(fisher_cache_path),
             **dict(alignguard_overrides or {}),
+            **({"forgetting": dict(forgetting)} if forgetting is not None else {}),
         }
         return cfg
     raise ValueError(f"unknown method {method!r}; this module builds {METHODS}")
