@@ -33,7 +33,7 @@ test: install lint
 
 # make demo QUICK=1 for a run of a few minutes; ARGS="--agl-lambda 10 --steps 60" passes flags (see --help).
 demo: install
-	$(BIN)/python -m axolotl_agl.demo $(if $(QUICK),--quick,) $(ARGS)
+	$(BIN)/python -m axolotl_agl.experiments.demo $(if $(QUICK),--quick,) $(ARGS)
 
 format: install
 	$(BIN)/ruff format .

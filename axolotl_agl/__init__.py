@@ -12,7 +12,7 @@ __all__ = ["AlignGuardPlugin", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name == "AlignGuardPlugin":
-        from axolotl_agl.plugin import AlignGuardPlugin
+        from axolotl_agl.integration.plugin import AlignGuardPlugin
 
         return AlignGuardPlugin
     raise AttributeError(f"module 'axolotl_agl' has no attribute {name!r}")

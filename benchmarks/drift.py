@@ -22,10 +22,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from axolotl_agl.aligned_base import ensure_aligned_base  # noqa: E402
-from axolotl_agl.drift.compare import EVAL_SEED, base_config, train_config, write_task_data  # noqa: E402
-from axolotl_agl.drift.compare import method_config as shared_method_config  # noqa: E402
-from axolotl_agl.smollm2 import ensure_smollm2_checkpoint  # noqa: E402
+from axolotl_agl.experiments.aligned_base import ensure_aligned_base  # noqa: E402
+from axolotl_agl.experiments.compare import EVAL_SEED, base_config, train_config, write_task_data  # noqa: E402
+from axolotl_agl.experiments.compare import method_config as shared_method_config  # noqa: E402
+from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint  # noqa: E402
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from drift_eval import evaluate_methods, write_summary  # noqa: E402
@@ -35,7 +35,7 @@ METHODS = ("lora", "agl", "l2", "ewc", "safelora", "replay")
 
 
 def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) -> dict:
-    """``lora`` and ``agl`` from :mod:`axolotl_agl.drift.compare`; the peers ``l2``, ``ewc`` and ``replay`` here."""
+    """``lora`` and ``agl`` from :mod:`axolotl_agl.experiments.compare`; the peers ``l2``, ``ewc`` and ``replay`` here."""
     if method in ("lora", "agl"):
         forgetting = {"eval_steps": args.forgetting_steps, "max_examples": args.forgetting_examples}
         return shared_method_config(
@@ -48,7 +48,7 @@ def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) 
         )
     cfg = dict(cfg)
     if method in ("l2", "ewc"):
-        cfg["plugins"] = ["peers.PeerPlugin"]
+        cfg["plugins"] = ["axolotl_agl.experiments.peers.PeerPlugin"]
         weight = args.l2_weight if method == "l2" else args.ewc_weight
         cfg["peer_baseline"] = {"method": method, "weight": weight, "fisher_num_samples": args.fisher_samples}
         if method == "ewc":
@@ -64,7 +64,7 @@ def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) 
 def train(method: str, seed: int, work: Path, aligned: Path, task_path: Path, args: argparse.Namespace) -> Path:
     out_dir = work / f"{method}-s{seed}"
     cfg = method_config(method, base_config(aligned, task_path, out_dir, seed, args.steps, args.lr), work, args)
-    out_dir, _ = train_config(cfg, work / f"{method}-s{seed}.yml", cwd=REPO, pythonpath=[REPO / "benchmarks"])
+    out_dir, _ = train_config(cfg, work / f"{method}-s{seed}.yml")
     return out_dir
 
 

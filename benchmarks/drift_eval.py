@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from axolotl_agl.drift.compare import aggregate, evaluate_runs, find_xstest, render_table
+from axolotl_agl.experiments.compare import aggregate, evaluate_runs, render_table
+from axolotl_agl.experiments.paths import find_xstest
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -51,15 +51,15 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from axolotl_agl.fisher import (  # noqa: E402
+from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher, orthonormal_test_matrix  # noqa: E402
+from axolotl_agl.core.moments import (  # noqa: E402
     DenseMomentAccumulator,
     SketchMomentAccumulator,
     default_oversample,
     sketch_width,
     uses_sketch,
 )
-from axolotl_agl.fisher_state import LowRankFactor, ModuleFisher, orthonormal_test_matrix  # noqa: E402
-from axolotl_agl.penalty import combine_terms, compute_module_terms  # noqa: E402
+from axolotl_agl.core.penalty import combine_terms, compute_module_terms  # noqa: E402
 
 R, K = 16, 32
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -146,7 +146,7 @@ def build_lora_model(shape: dict, seed: int = 0):
 
 
 def step_time_section(shape: dict, tokens: int, reps: int, samples: int) -> dict[str, Any]:
-    from axolotl_agl.lora_modules import find_lora_linears
+    from axolotl_agl.core.lora_modules import find_lora_linears
 
     started = time.perf_counter()
     model = build_lora_model(shape)
@@ -169,7 +169,7 @@ def step_time_section(shape: dict, tokens: int, reps: int, samples: int) -> dict
         for h in handles:
             a, b = h.factors()
             if overlap_samples is None:  # spectral terms only (overlap weight α = 0 would skip it)
-                from axolotl_agl.penalty import compute_spectral_energies, compute_spectral_terms
+                from axolotl_agl.core.penalty import compute_spectral_energies, compute_spectral_terms
 
                 f = fishers[h.name]
                 terms = compute_spectral_terms(compute_spectral_energies(a, b, h.scale, f), f.mean_eigenvalue())
@@ -265,8 +265,8 @@ OVERLAP_CHILD = r"""
 import json, os, sys, threading, time
 import torch
 sys.path.insert(0, sys.argv[1])
-from axolotl_agl.fisher_state import LowRankFactor, ModuleFisher
-from axolotl_agl.penalty import compute_coordinate_overlap
+from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher
+from axolotl_agl.core.penalty import compute_coordinate_overlap
 mode, n_modules, d, r, k = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 page = os.sysconf("SC_PAGE_SIZE")
 def rss():
@@ -339,12 +339,13 @@ def overlap_memory_section(n_modules: int, dim: int) -> dict[str, Any]:
 
 def capture_smollm2_rows(n_examples: int, layers: tuple[int, ...]) -> tuple[dict[str, dict[str, list]], int]:
     """Masked per-token inputs and output gradients of 6 target modules in ``layers`` of the real SmolLM2-135M
-    (the cached checkpoint of ``axolotl_agl.smollm2``) on the shipped alignment data, in Fisher-pass batches."""
+    (the cached checkpoint of ``axolotl_agl.experiments.smollm2``) on the shipped alignment data, in Fisher-pass batches."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from axolotl_agl.alignment_data import load_alignment_examples
-    from axolotl_agl.fisher import pad_batch, per_example_mean_nll
-    from axolotl_agl.smollm2 import ensure_smollm2_checkpoint
+    from axolotl_agl.core.examples import pad_batch
+    from axolotl_agl.core.nll import per_example_mean_nll
+    from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
+    from axolotl_agl.integration.alignment_data import load_alignment_examples
 
     checkpoint = ensure_smollm2_checkpoint()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
@@ -387,7 +388,7 @@ def capture_smollm2_rows(n_examples: int, layers: tuple[int, ...]) -> tuple[dict
 def sketch_quality_section(n_examples: int, layers: tuple[int, ...], oversample: int) -> dict[str, Any]:
     """Sketched vs exact K-FAC factors of the real SmolLM2-135M (float32 sums, as in the Fisher pass):
     eigenvalue errors, subspace angles, residual σ, and the four penalty terms on a random LoRA update."""
-    from axolotl_agl.fisher_state import low_rank_factor_from_dense
+    from axolotl_agl.core.fisher_state import low_rank_factor_from_dense
 
     started = time.perf_counter()
     rows, n = capture_smollm2_rows(n_examples, layers)
@@ -432,7 +433,7 @@ def sketch_quality_section(n_examples: int, layers: tuple[int, ...], oversample:
             for term, value in terms.items():
                 stats.setdefault(f"rel_err_term_{term}", []).append(float((value / reference[term] - 1).abs()))
     return {
-        "model": "SmolLM2-135M-Instruct (Q4_1 GGUF de-quantised, axolotl_agl.smollm2)",
+        "model": "SmolLM2-135M-Instruct (Q4_1 GGUF de-quantised, axolotl_agl.experiments.smollm2)",
         "examples": n,
         "layers": list(layers),
         "modules": len(rows),

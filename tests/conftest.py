@@ -13,7 +13,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from axolotl_agl.testing import build_tiny_model, write_chat_jsonl  # noqa: E402
+from tests.helpers import build_tiny_model, write_chat_jsonl  # noqa: E402
 
 
 @pytest.fixture(scope="session")

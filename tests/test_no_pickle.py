@@ -174,7 +174,7 @@ def test_meta_model_passes_trust_remote_code_only_from_the_yaml(monkeypatch):
     import axolotl.loaders.utils as loader_utils
     import transformers
 
-    from axolotl_agl.plugin import _meta_model
+    from axolotl_agl.integration.plugin import _meta_model
 
     seen = []
     monkeypatch.setattr(loader_utils, "load_model_config", lambda cfg: object())

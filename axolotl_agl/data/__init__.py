@@ -1,6 +1,6 @@
 """The project's own data and small loaders (standard library only; importing this does not import torch).
 
-Files shipped in this package (regenerate with ``python -m axolotl_agl.data.generate``; see ``README.md`` here):
+Files shipped in this package (regenerate with ``python -m scripts.generate_data``; see ``README.md`` here):
 
 * ``alignment_default.jsonl``: chat rows ``{"messages": [...], "label": "safe"|"unsafe", "category": ...,
   "kind": "harmful"|"everyday"|"lookalike"}``.
@@ -13,13 +13,14 @@ It also provides a benign task with exact, checkable answers for drift benchmark
 from __future__ import annotations
 
 import csv
-import json
 import os
 import random
 import re
 import zlib
 from pathlib import Path
 from typing import Any
+
+from axolotl_agl.utils.io import read_jsonl
 
 __all__ = [
     "ALIGNMENT_FILE",
@@ -32,7 +33,6 @@ __all__ = [
     "generate_task_items",
     "load_alignment_default",
     "load_driftcheck_mini",
-    "load_jsonl",
     "load_xstest",
     "score_task_answer",
     "task_to_messages",
@@ -62,34 +62,13 @@ def driftcheck_mini_path() -> Path:
     return _DATA_DIR / DRIFTCHECK_FILE
 
 
-def load_jsonl(path: PathLike) -> list[dict[str, Any]]:
-    """Read a JSON Lines file (UTF-8) into a list of dicts; blank lines are skipped.
-
-    Raises:
-        ValueError: if a line is not valid JSON or not a JSON object (the message names the line).
-    """
-    rows: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: invalid JSON: {exc}") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
-    return rows
-
-
 def load_alignment_default() -> list[dict[str, Any]]:
     """Rows of ``alignment_default.jsonl``: ``{"messages", "label", "category", "kind"}``.
 
     200 unsafe rows (``kind`` ``harmful``) and 380 safe ones: 108 ``everyday`` and 272 ``lookalike`` (harmless
     requests that share words with harmful ones; 180 of them have the mirrored harm category as ``category``).
     """
-    return load_jsonl(default_alignment_path())
+    return read_jsonl(default_alignment_path())
 
 
 def load_driftcheck_mini() -> list[dict[str, Any]]:
@@ -100,7 +79,7 @@ def load_driftcheck_mini() -> list[dict[str, Any]]:
     """
     return [
         {"id": str(r["id"]), "prompt": r["prompt"], "label": r["label"], "category": r["category"]}
-        for r in load_jsonl(driftcheck_mini_path())
+        for r in read_jsonl(driftcheck_mini_path())
     ]
 
 

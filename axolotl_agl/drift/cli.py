@@ -6,11 +6,12 @@ Run it directly with ``python -m axolotl_agl.drift.cli --help``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
+
+from axolotl_agl.utils.env import set_safe_env
 
 __all__ = ["agl_drift", "drift_command", "parse_adapter_option", "run_drift_command"]
 
@@ -56,7 +57,7 @@ def run_drift_command(
     quiet: bool,
 ) -> dict[str, Any]:
     """Resolve the CLI options, run :func:`~axolotl_agl.drift.run.evaluate_drift` and print the report."""
-    os.environ.setdefault("AXOLOTL_DO_NOT_TRACK", "1")
+    set_safe_env()
     from axolotl_agl.drift.generate import ModelSpec, read_axolotl_config, resolve_model_spec
     from axolotl_agl.drift.judge import ClassifierJudge, PatternRefusalJudge
     from axolotl_agl.drift.prompts import default_prompt_sets, load_hub_prompts, load_prompt_file

@@ -100,9 +100,9 @@ def load_prompt_file(
         with open(file_path, encoding="utf-8", newline="") as handle:
             records: list[Mapping[str, Any]] = list(csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ","))
     elif suffix == ".jsonl":
-        from axolotl_agl.data import load_jsonl
+        from axolotl_agl.utils.io import read_jsonl
 
-        records = load_jsonl(file_path)
+        records = read_jsonl(file_path)
     elif suffix == ".json":
         with open(file_path, encoding="utf-8") as handle:
             data = json.load(handle)

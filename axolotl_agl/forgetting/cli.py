@@ -5,12 +5,12 @@ Importing this module imports only click; numpy and matplotlib load when the com
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import click
+
+from axolotl_agl.utils.io import atomic_write_json
 
 __all__ = ["agl_forgetting", "forgetting_command", "format_fit_table", "parse_run_argument", "run_forgetting_command"]
 
@@ -90,9 +90,7 @@ def run_forgetting_command(
         "runs": {label: {"run_dir": sources[label], **fit.to_dict()} for label, fit in fits.items()},
         "files": {"json": str(json_path), "plot": str(png_path)},
     }
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-    os.replace(tmp, json_path)
+    atomic_write_json(json_path, payload)
     if not quiet:
         for label, fit in fits.items():
             click.echo(format_fit_table(label, fit) + "\n")

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from axolotl_agl.alignment_data import IGNORE_INDEX, TokenizedExample
+from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample
+from axolotl_agl.utils.io import write_jsonl
 
 __all__ = [
     "GENERAL_PROMPTS_FILE",
@@ -147,21 +148,18 @@ def write_reference_answers(
     max_new_tokens: int,
 ) -> None:
     """Write the reference answers (JSONL, atomically): prompt, tokens, answer text and what they depend on."""
-    file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(file.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for prompt, ids, answer, text in zip(prompts, prompt_ids, answer_ids, answers_text, strict=True):
-            row = {
-                "prompt": prompt,
-                "answer": text,
-                "prompt_ids": list(ids),
-                "answer_ids": list(answer),
-                "base_model": base_model,
-                "max_new_tokens": max_new_tokens,
-            }
-            handle.write(json.dumps(row) + "\n")
-    os.replace(tmp, file)
+    rows = [
+        {
+            "prompt": prompt,
+            "answer": text,
+            "prompt_ids": list(ids),
+            "answer_ids": list(answer),
+            "base_model": base_model,
+            "max_new_tokens": max_new_tokens,
+        }
+        for prompt, ids, answer, text in zip(prompts, prompt_ids, answer_ids, answers_text, strict=True)
+    ]
+    write_jsonl(path, rows)
 
 
 def _as_ids(value: Any) -> list[int]:

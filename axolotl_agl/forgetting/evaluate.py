@@ -9,8 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from axolotl_agl.alignment_data import TokenizedExample
-from axolotl_agl.fisher import pad_batch, per_example_reply_nll, reply_token_mask
+from axolotl_agl.core.examples import TokenizedExample, pad_batch
+from axolotl_agl.core.nll import per_example_reply_nll, reply_token_mask
 
 __all__ = ["generate_answer_ids", "input_device", "mean_token_loss"]
 

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from axolotl_agl.forgetting.fit import ForgettingFit, fit_forgetting_curve
+from axolotl_agl.utils.io import atomic_write_text
 
 __all__ = [
     "METRICS",
@@ -160,7 +161,5 @@ def truncate_records(path: PathLike, last_step: int) -> int:
     lines = [line for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
     kept = [line for line in lines if int(json.loads(line).get("step", 0)) <= last_step]
     if len(kept) != len(lines):
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(tmp, p)
+        atomic_write_text(p, "".join(line + "\n" for line in kept))
     return len(lines) - len(kept)

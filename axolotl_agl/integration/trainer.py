@@ -1,0 +1,207 @@
+"""``AlignGuardTrainer``: Axolotl's trainer plus the AlignGuard penalty, once per optimiser step."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from axolotl.core.trainers.base import AxolotlTrainer
+from torch import nn
+from transformers import TrainerCallback
+
+from axolotl_agl.core.fisher_state import ModuleFisher
+from axolotl_agl.core.lora_modules import LoraHandle
+from axolotl_agl.core.penalty import combine_terms, compute_module_terms
+from axolotl_agl.integration.args import AlignGuardConfig
+
+LOG = logging.getLogger(__name__)
+
+#: Written into every checkpoint: which Fisher state and settings the penalty used up to that step.
+CHECKPOINT_STATE_FILE = "alignguard_state.json"
+#: Settings whose change between a checkpoint and the resumed run changes the penalty.
+_PENALTY_KEYS = ("lambda_alignment", "lambda_task", "lambda_collision", "alpha", "rank_k", "split_damping")
+
+
+class AlignGuardCheckpointCallback(TrainerCallback):
+    """Records the penalty's Fisher checksum and settings in each checkpoint (JSON, main process only)."""
+
+    def __init__(self, trainer: AlignGuardTrainer) -> None:
+        self.trainer = trainer
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and checkpoint.is_dir() and self.trainer.agl_config is not None:
+            record = self.trainer.alignguard_state_record()
+            (checkpoint / CHECKPOINT_STATE_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+
+class AlignGuardTrainer(AxolotlTrainer):
+    """Adds ``λ_A·fisher + λ_T·stabiliser + λ_NC·(α·overlap + (1−α)·geodesic)`` to the training loss.
+
+    The penalty is added on the last micro-batch of each gradient-accumulation cycle, scaled so that
+    it enters each optimiser step's gradient exactly once (Transformers divides that micro-batch's
+    loss by the number of accumulation steps in some configurations; the scale undoes it). Every
+    rank adds the same penalty, so the DDP/FSDP gradient average leaves it unchanged.
+
+    A non-finite penalty term stops training at that step (``alignguard.on_nonfinite: error``,
+    before the backward pass, so the adapter is never updated with it) or leaves that step's
+    penalty out (``skip``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.agl_config: AlignGuardConfig | None = None
+        self.agl_modules: list[tuple[LoraHandle, ModuleFisher]] = []
+        self.agl_fisher_checksum: str | None = None
+        self.agl_nonfinite_skips = 0
+        self.add_callback(AlignGuardCheckpointCallback(self))
+
+    def set_alignguard_state(
+        self,
+        config: AlignGuardConfig,
+        modules: list[tuple[LoraHandle, ModuleFisher]],
+        fisher_checksum: str | None = None,
+    ) -> None:
+        """Install the Fisher summaries (moved to each module's device in float32) and their checksum."""
+        self.agl_config = config
+        self.agl_fisher_checksum = fisher_checksum
+        self.agl_modules = []
+        for handle, fisher in modules:
+            device = handle.module.lora_A[handle.adapter].weight.device
+            self.agl_modules.append((handle, fisher.to(device, torch.float32)))
+
+    def _module_terms(self) -> list[dict[str, torch.Tensor]]:
+        cfg = self.agl_config
+        per_module = []
+        for handle, fisher in self.agl_modules:
+            a, b = handle.factors()
+            per_module.append(compute_module_terms(a, b, handle.scale, fisher, cfg.split_damping, cfg.overlap_samples))
+        return per_module
+
+    def alignguard_penalty(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The total penalty (differentiable w.r.t. every LoRA factor) and its four aggregated terms."""
+        cfg = self.agl_config
+        per_module = self._module_terms()
+        return combine_terms(per_module, cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
+
+    def _penalty_loss_scale(self, num_items_in_batch: Any) -> float:
+        """Factor that makes the penalty count once per optimiser step after HF's loss normalisation."""
+        hf_divides = (not self.model_accepts_loss_kwargs or num_items_in_batch is None) and (
+            self.compute_loss_func is None
+        )
+        steps = getattr(self, "current_gradient_accumulation_steps", None) or self.args.gradient_accumulation_steps
+        return float(steps) if hf_divides else 1.0
+
+    def _nonfinite_message(self, penalty: torch.Tensor, terms: dict[str, torch.Tensor]) -> str | None:
+        """None when the penalty is finite; otherwise what is non-finite, where, and the fix."""
+        bad_terms = {name: value.item() for name, value in terms.items() if not torch.isfinite(value)}
+        if bool(torch.isfinite(penalty)) and not bad_terms:
+            return None
+        with torch.no_grad():
+            per_module = self._module_terms()
+        bad_modules = [
+            handle.name
+            for (handle, _), module_terms in zip(self.agl_modules, per_module, strict=True)
+            if not all(bool(torch.isfinite(v)) for v in module_terms.values())
+        ]
+        return (
+            f"AlignGuard penalty is not finite at step {self.state.global_step + 1}: terms {bad_terms or 'total'} "
+            f"(modules {bad_modules[:5]}). The LoRA weights or the Fisher cache hold NaN/Inf (lower learning_rate, "
+            "use bf16 instead of fp16, or delete alignguard.fisher_cache_path to recompute the Fisher); "
+            "alignguard.on_nonfinite: skip leaves such steps' penalty out instead of stopping"
+        )
+
+    def compute_loss(
+        self,
+        model: nn.Module,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        result = super().compute_loss(
+            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+        )
+        if not (model.training and self.agl_modules and self.accelerator.sync_gradients):
+            return result
+        loss = result[0] if return_outputs else result
+        penalty, terms = self.alignguard_penalty()
+        problem = self._nonfinite_message(penalty, terms)
+        if problem is not None:
+            if self.agl_config.on_nonfinite == "error":
+                raise FloatingPointError(problem)
+            self.agl_nonfinite_skips += 1
+            LOG.warning("%s. Skipped this step's penalty (%d so far).", problem, self.agl_nonfinite_skips)
+            self.store_metrics({"agl/nonfinite_skips": float(self.agl_nonfinite_skips)}, train_eval="train")
+            return result
+        loss = loss + self._penalty_loss_scale(num_items_in_batch) * penalty.to(loss.dtype)
+        metrics = {f"agl/{name}": value.detach().item() for name, value in terms.items()}
+        metrics["agl/penalty"] = penalty.detach().item()
+        self.store_metrics(metrics, train_eval="train")
+        return (loss, result[1]) if return_outputs else loss
+
+    # ------------------------------------------------------------------------------------------------
+    # Checkpoints and resuming
+    # ------------------------------------------------------------------------------------------------
+
+    def alignguard_state_record(self) -> dict[str, Any]:
+        """What a checkpoint records about the penalty: the Fisher checksum, module names and settings."""
+        cfg = self.agl_config
+        return {
+            "fisher_checksum": self.agl_fisher_checksum,
+            "modules": sorted(handle.name for handle, _ in self.agl_modules),
+            "settings": {key: getattr(cfg, key) for key in _PENALTY_KEYS},
+        }
+
+    def _resume_checkpoint_dir(self, resume_from_checkpoint: str | bool | None) -> Path | None:
+        if isinstance(resume_from_checkpoint, bool) and resume_from_checkpoint:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            last = get_last_checkpoint(self.args.output_dir)
+            return Path(last) if last else None
+        if isinstance(resume_from_checkpoint, (str, os.PathLike)):
+            return Path(resume_from_checkpoint)
+        return None
+
+    def check_resume_state(self, checkpoint: Path) -> None:
+        """Compare the penalty state of this run with the one ``checkpoint`` was trained with.
+
+        A different Fisher (cache rebuilt on other data, other k, ...) or other λ/α settings mean the
+        resumed run does not continue the same objective: an error under ``alignguard.fisher_cache:
+        strict``, a warning otherwise.
+        """
+        record_path = checkpoint / CHECKPOINT_STATE_FILE
+        if self.agl_config is None or not record_path.is_file():
+            return
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        current = self.alignguard_state_record()
+        differences = [
+            f"{key}: checkpoint {record.get('settings', {}).get(key)!r}, now {value!r}"
+            for key, value in current["settings"].items()
+            if record.get("settings", {}).get(key) != value
+        ]
+        if record.get("modules") != current["modules"]:
+            differences.append("the regularised LoRA modules differ")
+        if record.get("fisher_checksum") and record["fisher_checksum"] != current["fisher_checksum"]:
+            differences.append("the Fisher summary differs (the cache was rebuilt or replaced)")
+        if not differences:
+            LOG.info("AlignGuard: resuming from %s with the same Fisher state and settings", checkpoint)
+            return
+        message = (
+            f"AlignGuard: resuming from {checkpoint}, but the penalty differs from the one it was trained with: "
+            f"{'; '.join(differences)}. Restore the original alignguard settings and Fisher cache to continue the "
+            "same run"
+        )
+        if self.agl_config.fisher_cache == "strict":
+            raise RuntimeError(message + " (alignguard.fisher_cache: strict)")
+        LOG.warning(message)
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any) -> Any:
+        """``Trainer.train``, after checking that a resumed run uses the checkpoint's penalty state."""
+        checkpoint = self._resume_checkpoint_dir(resume_from_checkpoint)
+        if checkpoint is not None:
+            self.check_resume_state(checkpoint)
+        return super().train(resume_from_checkpoint, *args, **kwargs)

