@@ -2,33 +2,18 @@
 
 A run's forgetting records give points ``(D_i, L_i)``: ``D`` = supervised training tokens seen so far
 (0 before the first step), ``L`` = mean per-token loss (nats) on a fixed evaluation set. Three candidate
-curves, each with three parameters — a start value ``L0``, an amplitude ``A`` and one shape parameter:
+curves (:mod:`~axolotl_agl.forgetting.forms`: power law, logarithmic, saturating exponential), each with a start
+value ``L0``, an amplitude ``A`` and one shape parameter.
 
-==========================  ==================================  =========================================
-form                        ``L(D)``                            shape parameter
-==========================  ==================================  =========================================
-``power_law``               ``L0 + A·D^β``                      ``beta`` > 0 (the scaling exponent)
-``logarithmic``             ``L0 + A·log(1 + D/D0)``            ``D0`` > 0 (tokens where growth turns log)
-``saturating_exponential``  ``L0 + A·(1 − exp(−D/τ))``          ``tau`` > 0 (tokens to ~63% of the rise)
-==========================  ==================================  =========================================
+**Fit (least squares, no weights)**: :mod:`~axolotl_agl.forgetting.least_squares` (closed form in ``(L0, A)``, a
+1-D search over the shape parameter).
 
-Every form equals ``L0`` at ``D = 0``, so the step-0 evaluation is an ordinary data point that pins ``L0``.
-
-**Fit (least squares, no weights).** For a fixed shape parameter each form is linear in ``(L0, A)``, which
-then has a closed-form least-squares solution; what remains is a one-dimensional search of the residual sum
-of squares over the shape parameter (its *profile*): a log-spaced grid, then golden-section search between
-the grid neighbours of the best grid point. Tokens are divided by their maximum first, so the numbers stay
-well scaled; reported parameters are in the original units (``A`` of the power law is per ``token^β``).
-
-**Uncertainty.** Residual bootstrap (seeded): fitted values plus residuals drawn with replacement
-(centred, scaled by ``sqrt(n/(n−3))`` for the three fitted parameters), refitted; percentile intervals.
-This assumes independent residuals; evaluations of one run on the same examples are correlated in time,
-which makes the intervals too narrow when the curve does not follow the form.
+**Uncertainty**: :mod:`~axolotl_agl.forgetting.bootstrap` (residual bootstrap, seeded; percentile intervals).
 
 **Selection.** Each form is fitted again on all but the last ``h`` points (by ``D``; default ``h = ⌊n/4⌋``,
 at least 1) and scored by the root-mean-square error of its predictions on those ``h`` points: the question
 a scaling law answers is extrapolation to more tokens. The form with the lowest held-out error is selected
-(ties: the order above).
+(ties: the order of :data:`FORMS`).
 
 Only numpy is used. Everything here is a pure function of its inputs.
 """
@@ -42,175 +27,22 @@ from typing import Any
 
 import numpy as np
 
+from axolotl_agl.forgetting.bootstrap import bootstrap_samples, percentile_interval
+from axolotl_agl.forgetting.forms import FORMS, FORMULA, MIN_POINTS, check_curve, predict_curve
+from axolotl_agl.forgetting.least_squares import single_fit
+
 __all__ = [
     "FORMS",
     "MIN_POINTS",
     "CurveFit",
     "ForgettingFit",
     "check_curve",
+    "default_holdout",
     "fit_curve",
     "fit_forgetting_curve",
     "holdout_rmse",
     "predict_curve",
 ]
-
-FORMS: tuple[str, ...] = ("power_law", "logarithmic", "saturating_exponential")
-#: 3 parameters + 1 degree of freedom for the residuals + 1 held-out point.
-MIN_POINTS = 5
-
-_SHAPE_NAME = {"power_law": "beta", "logarithmic": "D0", "saturating_exponential": "tau"}
-_FORMULA = {
-    "power_law": "L0 + A*D^beta",
-    "logarithmic": "L0 + A*log(1 + D/D0)",
-    "saturating_exponential": "L0 + A*(1 - exp(-D/tau))",
-}
-_GRID_POINTS = 241
-_GOLDEN_ITERATIONS = 70
-_BETA_RANGE = (1e-3, 4.0)
-#: log/exp time scales searched from 1e-3 x the smallest positive D to 1e3 x the largest.
-_SCALE_SPAN = 1e3
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Inputs
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def check_curve(tokens: Sequence[float], losses: Sequence[float], what: str = "loss") -> tuple[np.ndarray, np.ndarray]:
-    """Validate one curve and return ``(D, L)`` as float64 arrays sorted by ``D``.
-
-    Raises:
-        ValueError: lengths differ, fewer than :data:`MIN_POINTS` points, a non-finite or negative token count, a
-            non-finite loss, or fewer than 4 distinct token counts (the message names the offending point).
-    """
-    d = np.asarray(list(tokens), dtype=np.float64)
-    y = np.asarray(list(losses), dtype=np.float64)
-    if d.ndim != 1 or y.ndim != 1 or d.shape != y.shape:
-        raise ValueError(f"tokens and {what} must be 1-D of the same length, got {d.shape} and {y.shape}")
-    if d.size < MIN_POINTS:
-        raise ValueError(
-            f"a forgetting curve needs at least {MIN_POINTS} points (3 parameters, 1 residual degree of freedom, "
-            f"1 held-out point), got {d.size}; evaluate more often (alignguard.forgetting.eval_steps) or train longer"
-        )
-    for name, values in (("tokens", d), (what, y)):
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            raise ValueError(
-                f"{name} has non-finite values (NaN/Inf) at points {bad[:5].tolist()} "
-                f"(values {values[bad[:5]].tolist()}); drop those records or fix the run that produced them"
-            )
-    negative = np.flatnonzero(d < 0)
-    if negative.size:
-        raise ValueError(f"tokens must be >= 0, got {d[negative[:5]].tolist()} at points {negative[:5].tolist()}")
-    if np.unique(d).size < 4:
-        raise ValueError(f"a forgetting curve needs at least 4 distinct token counts, got {np.unique(d).tolist()}")
-    order = np.argsort(d, kind="stable")
-    return d[order], y[order]
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Forms
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def _basis(form: str, shape: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The column multiplying ``A`` for scaled tokens ``u`` (broadcast against ``shape``)."""
-    if form == "power_law":
-        return np.power(u, shape)
-    if form == "logarithmic":
-        return np.log1p(u / shape)
-    if form == "saturating_exponential":
-        return -np.expm1(-u / shape)
-    raise ValueError(f"unknown form {form!r}; choose from {', '.join(FORMS)}")
-
-
-def predict_curve(form: str, params: dict[str, float], tokens: Sequence[float] | np.ndarray) -> np.ndarray:
-    """``L(D)`` of ``form`` with ``params`` (``L0``, ``A`` and the shape parameter) at ``tokens``."""
-    d = np.asarray(tokens, dtype=np.float64)
-    shape = params[_SHAPE_NAME[form]] if form in _SHAPE_NAME else None
-    if shape is None:
-        raise ValueError(f"unknown form {form!r}; choose from {', '.join(FORMS)}")
-    return params["L0"] + params["A"] * _basis(form, np.float64(shape), d)
-
-
-def _log_shape_grid(form: str, u: np.ndarray) -> np.ndarray:
-    if form == "power_law":
-        low, high = _BETA_RANGE
-    else:
-        low, high = float(u[u > 0].min()) / _SCALE_SPAN, _SCALE_SPAN
-    return np.linspace(math.log(low), math.log(high), _GRID_POINTS)
-
-
-def _linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-wise least squares ``y ≈ L0 + A·x`` (last axis = points): ``(L0, A, sse)``."""
-    xm, ym = x.mean(-1, keepdims=True), y.mean(-1, keepdims=True)
-    xc, yc = x - xm, y - ym
-    sxx = (xc * xc).sum(-1)
-    slope = np.where(sxx > 0, (xc * yc).sum(-1) / np.where(sxx > 0, sxx, 1.0), 0.0)
-    intercept = ym[..., 0] - slope * xm[..., 0]
-    residual = yc - slope[..., None] * xc
-    return intercept, slope, (residual * residual).sum(-1)
-
-
-def _profile_sse(form: str, log_shape: np.ndarray, u: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Residual sum of squares of each row of ``y`` (B, n) at its own ``log_shape`` (B,)."""
-    return _linear_fit(_basis(form, np.exp(log_shape)[:, None], u[None, :]), y)[2]
-
-
-def _grid_argmin(form: str, grid: np.ndarray, u: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Index of the best grid point for each row of ``y`` (B, n), all rows against all grid points at once."""
-    x = _basis(form, np.exp(grid)[:, None], u[None, :])  # (G, n)
-    xc = x - x.mean(-1, keepdims=True)
-    yc = y - y.mean(-1, keepdims=True)
-    sxx = (xc * xc).sum(-1)  # (G,)
-    sxy = yc @ xc.T  # (B, G)
-    sse = (yc * yc).sum(-1)[:, None] - np.where(sxx > 0, sxy**2 / np.where(sxx > 0, sxx, 1.0), 0.0)
-    return np.argmin(sse, axis=1)
-
-
-def _fit_rows(form: str, u: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Least-squares fit of ``form`` to every row of ``y`` (B, n) on scaled tokens ``u``.
-
-    Returns scaled-unit arrays ``L0``, ``A``, ``shape`` and ``sse`` (each (B,)) and ``at_bound`` (best grid point
-    at the end of the grid).
-    """
-    grid = _log_shape_grid(form, u)
-    best = _grid_argmin(form, grid, u, y)
-    lo = grid[np.clip(best - 1, 0, grid.size - 1)]
-    hi = grid[np.clip(best + 1, 0, grid.size - 1)]
-    g = (math.sqrt(5.0) - 1.0) / 2.0
-    c, d = hi - g * (hi - lo), lo + g * (hi - lo)
-    fc, fd = _profile_sse(form, c, u, y), _profile_sse(form, d, u, y)
-    for _ in range(_GOLDEN_ITERATIONS):
-        left = fc < fd
-        lo, hi = np.where(left, lo, c), np.where(left, d, hi)
-        probe = np.where(left, hi - g * (hi - lo), lo + g * (hi - lo))
-        fprobe = _profile_sse(form, probe, u, y)
-        c, d = np.where(left, probe, d), np.where(left, c, probe)
-        fc, fd = np.where(left, fprobe, fd), np.where(left, fc, fprobe)
-    log_shape = (lo + hi) / 2.0
-    x = _basis(form, np.exp(log_shape)[:, None], u[None, :])
-    l0, a, sse = _linear_fit(x, y)
-    return {
-        "L0": l0,
-        "A": a,
-        "shape": np.exp(log_shape),
-        "sse": sse,
-        "at_bound": (best == 0) | (best == grid.size - 1),
-    }
-
-
-def _to_original_units(form: str, rows: dict[str, np.ndarray], scale: float) -> dict[str, np.ndarray]:
-    """Scaled-token parameters -> parameters of ``L(D)`` with ``D`` in tokens."""
-    shape = rows["shape"]
-    if form == "power_law":
-        return {"L0": rows["L0"], "A": rows["A"] / np.power(scale, shape), "beta": shape}
-    return {"L0": rows["L0"], "A": rows["A"], _SHAPE_NAME[form]: shape * scale}
-
-
-# ------------------------------------------------------------------------------------------------------------------
-# Results
-# ------------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -295,18 +127,6 @@ class ForgettingFit:
         return out
 
 
-# ------------------------------------------------------------------------------------------------------------------
-# Fitting
-# ------------------------------------------------------------------------------------------------------------------
-
-
-def _single_fit(form: str, d: np.ndarray, y: np.ndarray) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    scale = float(d.max())
-    rows = _fit_rows(form, d / scale, y[None, :])
-    params = {key: float(value[0]) for key, value in _to_original_units(form, rows, scale).items()}
-    return params, rows
-
-
 def fit_curve(
     tokens: Sequence[float],
     losses: Sequence[float],
@@ -335,7 +155,7 @@ def fit_curve(
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     d, y = check_curve(tokens, losses)
-    params, rows = _single_fit(form, d, y)
+    params, rows = single_fit(form, d, y)
     fitted = predict_curve(form, params, d)
     residuals = y - fitted
     sse = float(residuals @ residuals)
@@ -345,13 +165,12 @@ def fit_curve(
     intervals: dict[str, list[float]] = {}
     rise_interval = None
     if n_boot > 0:
-        samples = _bootstrap(form, d, fitted, residuals, n_boot, seed)
-        q = [(1.0 - confidence) / 2.0, (1.0 + confidence) / 2.0]
-        intervals = {key: np.quantile(values, q).tolist() for key, values in samples.items() if key != "rise"}
-        rise_interval = np.quantile(samples["rise"], q).tolist()
+        samples = bootstrap_samples(form, d, fitted, residuals, n_boot, seed)
+        intervals = {key: percentile_interval(values, confidence) for key, values in samples.items() if key != "rise"}
+        rise_interval = percentile_interval(samples["rise"], confidence)
     return CurveFit(
         form=form,
-        formula=_FORMULA[form],
+        formula=FORMULA[form],
         params=params,
         intervals=intervals,
         rise=rise,
@@ -362,21 +181,6 @@ def fit_curve(
         at_bound=bool(rows["at_bound"][0]),
         d_max=d_max,
     )
-
-
-def _bootstrap(
-    form: str, d: np.ndarray, fitted: np.ndarray, residuals: np.ndarray, n_boot: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Parameter (and rise) samples from ``n_boot`` residual-bootstrap refits, all replicates fitted together."""
-    n = d.size
-    centred = (residuals - residuals.mean()) * math.sqrt(n / (n - 3))
-    rng = np.random.default_rng([seed, FORMS.index(form)])
-    y = fitted[None, :] + centred[rng.integers(0, n, size=(n_boot, n))]
-    scale = float(d.max())
-    rows = _fit_rows(form, d / scale, y)
-    samples = _to_original_units(form, rows, scale)
-    samples["rise"] = rows["A"] * _basis(form, rows["shape"], np.float64(1.0))
-    return samples
 
 
 def holdout_rmse(tokens: Sequence[float], losses: Sequence[float], form: str, holdout: int) -> float:
@@ -393,7 +197,7 @@ def holdout_rmse(tokens: Sequence[float], losses: Sequence[float], form: str, ho
     train_d, train_y = d[:-holdout], y[:-holdout]
     if np.unique(train_d).size < 3:
         raise ValueError("the points left after the holdout need at least 3 distinct token counts")
-    params, _ = _single_fit(form, train_d, train_y)
+    params, _ = single_fit(form, train_d, train_y)
     error = predict_curve(form, params, d[-holdout:]) - y[-holdout:]
     return float(math.sqrt(float(np.mean(error * error))))
 
