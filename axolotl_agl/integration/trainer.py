@@ -1,4 +1,4 @@
-"""``AlignGuardTrainer``: Axolotl's trainer plus the AlignGuard penalty, once per optimiser step."""
+"""``AlignGuardTrainer``: the AlignGuard penalty on a :class:`~axolotl_agl.integration.penalised.PenalisedTrainer`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from axolotl.core.trainers.base import AxolotlTrainer
-from torch import nn
 from transformers import TrainerCallback
 
 from axolotl_agl.core.fisher_state import ModuleFisher
 from axolotl_agl.core.lora_modules import LoraHandle
 from axolotl_agl.core.penalty import combine_terms, compute_module_terms
 from axolotl_agl.integration.args import AlignGuardConfig
+from axolotl_agl.integration.penalised import PenalisedTrainer
 
 LOG = logging.getLogger(__name__)
 
@@ -39,26 +38,29 @@ class AlignGuardCheckpointCallback(TrainerCallback):
             (checkpoint / CHECKPOINT_STATE_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
 
 
-class AlignGuardTrainer(AxolotlTrainer):
+class AlignGuardTrainer(PenalisedTrainer):
     """Adds ``λ_A·fisher + λ_T·stabiliser + λ_NC·(α·overlap + (1−α)·geodesic)`` to the training loss.
 
-    The penalty is added on the last micro-batch of each gradient-accumulation cycle, scaled so that
-    it enters each optimiser step's gradient exactly once (Transformers divides that micro-batch's
-    loss by the number of accumulation steps in some configurations; the scale undoes it). Every
-    rank adds the same penalty, so the DDP/FSDP gradient average leaves it unchanged.
-
-    A non-finite penalty term stops training at that step (``alignguard.on_nonfinite: error``,
-    before the backward pass, so the adapter is never updated with it) or leaves that step's
-    penalty out (``skip``).
+    The once-per-optimiser-step scaling, the ``agl/*`` logging and the non-finite policy
+    (``alignguard.on_nonfinite``) come from :class:`~axolotl_agl.integration.penalised.PenalisedTrainer`;
+    this class holds the Fisher state and computes the four terms (:meth:`penalty_terms`).
     """
+
+    metric_prefix = "agl"
+    penalty_label = "AlignGuard penalty"
+    nonfinite_key = "alignguard.on_nonfinite"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.agl_config: AlignGuardConfig | None = None
         self.agl_modules: list[tuple[LoraHandle, ModuleFisher]] = []
         self.agl_fisher_checksum: str | None = None
-        self.agl_nonfinite_skips = 0
         self.add_callback(AlignGuardCheckpointCallback(self))
+
+    @property
+    def agl_nonfinite_skips(self) -> int:
+        """Steps whose penalty was left out because it was not finite (``alignguard.on_nonfinite: skip``)."""
+        return self.nonfinite_skips
 
     def set_alignguard_state(
         self,
@@ -68,6 +70,7 @@ class AlignGuardTrainer(AxolotlTrainer):
     ) -> None:
         """Install the Fisher summaries (moved to each module's device in float32) and their checksum."""
         self.agl_config = config
+        self.on_nonfinite = config.on_nonfinite
         self.agl_fisher_checksum = fisher_checksum
         self.agl_modules = []
         for handle, fisher in modules:
@@ -82,25 +85,17 @@ class AlignGuardTrainer(AxolotlTrainer):
             per_module.append(compute_module_terms(a, b, handle.scale, fisher, cfg.split_damping, cfg.overlap_samples))
         return per_module
 
-    def alignguard_penalty(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def penalty_active(self) -> bool:
+        return bool(self.agl_modules)
+
+    def penalty_terms(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total penalty (differentiable w.r.t. every LoRA factor) and its four aggregated terms."""
         cfg = self.agl_config
         per_module = self._module_terms()
         return combine_terms(per_module, cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
 
-    def _penalty_loss_scale(self, num_items_in_batch: Any) -> float:
-        """Factor that makes the penalty count once per optimiser step after HF's loss normalisation."""
-        hf_divides = (not self.model_accepts_loss_kwargs or num_items_in_batch is None) and (
-            self.compute_loss_func is None
-        )
-        steps = getattr(self, "current_gradient_accumulation_steps", None) or self.args.gradient_accumulation_steps
-        return float(steps) if hf_divides else 1.0
-
-    def _nonfinite_message(self, penalty: torch.Tensor, terms: dict[str, torch.Tensor]) -> str | None:
-        """None when the penalty is finite; otherwise what is non-finite, where, and the fix."""
-        bad_terms = {name: value.item() for name, value in terms.items() if not torch.isfinite(value)}
-        if bool(torch.isfinite(penalty)) and not bad_terms:
-            return None
+    def nonfinite_details(self) -> tuple[str, str]:
+        """The modules whose terms are not finite, and the fix."""
         with torch.no_grad():
             per_module = self._module_terms()
         bad_modules = [
@@ -108,40 +103,11 @@ class AlignGuardTrainer(AxolotlTrainer):
             for (handle, _), module_terms in zip(self.agl_modules, per_module, strict=True)
             if not all(bool(torch.isfinite(v)) for v in module_terms.values())
         ]
-        return (
-            f"AlignGuard penalty is not finite at step {self.state.global_step + 1}: terms {bad_terms or 'total'} "
-            f"(modules {bad_modules[:5]}). The LoRA weights or the Fisher cache hold NaN/Inf (lower learning_rate, "
-            "use bf16 instead of fp16, or delete alignguard.fisher_cache_path to recompute the Fisher); "
-            "alignguard.on_nonfinite: skip leaves such steps' penalty out instead of stopping"
+        hint = (
+            "The LoRA weights or the Fisher cache hold NaN/Inf (lower learning_rate, use bf16 instead of fp16, "
+            "or delete alignguard.fisher_cache_path to recompute the Fisher)"
         )
-
-    def compute_loss(
-        self,
-        model: nn.Module,
-        inputs: dict[str, Any],
-        return_outputs: bool = False,
-        num_items_in_batch: Any = None,
-    ) -> Any:
-        result = super().compute_loss(
-            model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
-        )
-        if not (model.training and self.agl_modules and self.accelerator.sync_gradients):
-            return result
-        loss = result[0] if return_outputs else result
-        penalty, terms = self.alignguard_penalty()
-        problem = self._nonfinite_message(penalty, terms)
-        if problem is not None:
-            if self.agl_config.on_nonfinite == "error":
-                raise FloatingPointError(problem)
-            self.agl_nonfinite_skips += 1
-            LOG.warning("%s. Skipped this step's penalty (%d so far).", problem, self.agl_nonfinite_skips)
-            self.store_metrics({"agl/nonfinite_skips": float(self.agl_nonfinite_skips)}, train_eval="train")
-            return result
-        loss = loss + self._penalty_loss_scale(num_items_in_batch) * penalty.to(loss.dtype)
-        metrics = {f"agl/{name}": value.detach().item() for name, value in terms.items()}
-        metrics["agl/penalty"] = penalty.detach().item()
-        self.store_metrics(metrics, train_eval="train")
-        return (loss, result[1]) if return_outputs else loss
+        return f" (modules {bad_modules[:5]})", hint
 
     # ------------------------------------------------------------------------------------------------
     # Checkpoints and resuming
