@@ -78,52 +78,72 @@ class KFACFactors:
     input_updates: int = 0
 
 
+@dataclass(frozen=True)
+class FisherPassSettings:
+    """Every setting of the Fisher pass, with its one default (the ``alignguard:`` keys map onto these).
+
+    * ``fisher_type``: ``"mc"`` (default) draws each target token from the model (true Fisher, one Monte-Carlo
+      sample per position, seeded so every pass and every run on the same data draws the same tokens; see
+      :func:`~axolotl_agl.core.nll.sample_model_labels`); ``"empirical"`` takes the gradients of the data's own
+      target tokens.
+    * ``reduction`` and ``max_reply_tokens`` define each example's loss ``ℓ_n``
+      (:func:`~axolotl_agl.core.nll.per_example_reply_nll`): the reply's summed NLL by default.
+    * ``sketch`` (``"auto"`` | ``"exact"`` | ``"sketch"``) chooses exact ``d × d`` sums or streaming sketches with
+      ``rank_k + oversample`` columns (default oversampling :func:`~axolotl_agl.core.moments.default_oversample`);
+      ``"auto"`` sketches factors wider than ``exact_max_dim``. Summarise with the same ``rank_k`` (or smaller).
+    * ``sketch_passes`` passes over the data refine the sketches by subspace iteration (only when some factor is
+      sketched; exact sums, traces and counts come from the first pass). One pass is a pure streaming sketch; two
+      (default) make the summary accurate on the slowly decaying spectra of real models (``docs/method.md`` §1).
+    * ``share_inputs`` accumulates one input statistic per distinct input tensor (q/k/v, gate/up).
+    * ``batch_size`` examples per forward/backward; ``seed`` seeds the sketches' test matrices and the MC labels.
+    """
+
+    batch_size: int = 4
+    fisher_type: Literal["mc", "empirical"] = "mc"
+    reduction: Literal["sum", "mean"] = "sum"
+    max_reply_tokens: int | None = None
+    sketch: FisherSketchMode = "auto"
+    rank_k: int = DEFAULT_SKETCH_RANK
+    oversample: int | None = None
+    exact_max_dim: int = EXACT_MAX_DIM
+    sketch_passes: int = DEFAULT_SKETCH_PASSES
+    share_inputs: bool = True
+    seed: int = SKETCH_SEED
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.sketch_passes < 1:
+            raise ValueError(f"sketch_passes must be >= 1, got {self.sketch_passes}")
+        if self.fisher_type not in ("empirical", "mc"):
+            raise ValueError(f"fisher_type must be 'empirical' or 'mc', got {self.fisher_type!r}")
+        if self.reduction not in ("sum", "mean"):
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {self.reduction!r}")
+        if self.max_reply_tokens is not None and self.max_reply_tokens < 1:
+            raise ValueError(f"max_reply_tokens must be >= 1 or None, got {self.max_reply_tokens}")
+        if self.sketch not in ("auto", "exact", "sketch"):
+            raise ValueError(f"sketch must be 'auto', 'exact' or 'sketch', got {self.sketch!r}")
+
+
 def collect_kfac_factors(
     model: nn.Module,
     layers: dict[str, nn.Module],
     examples: list[TokenizedExample],
     pad_id: int,
-    batch_size: int = 4,
+    settings: FisherPassSettings | None = None,
     show_progress: bool = True,
-    sketch: FisherSketchMode = "auto",
-    rank_k: int = DEFAULT_SKETCH_RANK,
-    oversample: int | None = None,
-    exact_max_dim: int = EXACT_MAX_DIM,
-    share_inputs: bool = True,
-    seed: int = SKETCH_SEED,
-    sketch_passes: int = DEFAULT_SKETCH_PASSES,
-    fisher_type: str = "empirical",
-    reduction: Literal["sum", "mean"] = "mean",
-    max_reply_tokens: int | None = None,
 ) -> dict[str, KFACFactors]:
     """Run ``model`` over ``examples`` and return each layer's normalised K-FAC factors.
 
-    ``fisher_type``: ``"empirical"`` takes the gradients of the data's own target tokens; ``"mc"`` draws
-    each target token from the model (true Fisher, one Monte-Carlo sample per position, seeded so every
-    pass and every run on the same data draws the same tokens). See :func:`sample_model_labels`.
-    ``reduction`` and ``max_reply_tokens`` define each example's loss ``ℓ_n`` (:func:`per_example_reply_nll`).
-
     ``layers`` maps names to the linear modules to observe (for a PEFT model: the ``base_layer`` of
     each LoRA layer; disable the adapter around this call). Examples are split across ranks when
-    ``torch.distributed`` is initialised and the statistics are summed over ranks.
-
-    ``sketch`` (``"auto"`` | ``"exact"`` | ``"sketch"``) chooses exact ``d × d`` sums or streaming sketches
-    with ``rank_k + oversample`` columns (default oversampling :func:`default_oversample`); ``"auto"``
-    sketches factors wider than ``exact_max_dim``. Summarise with the same ``rank_k`` (or smaller).
-    ``sketch_passes`` passes over the data refine the sketches by subspace iteration (only when some
-    factor is sketched; exact sums, traces and counts come from the first pass). One pass is a pure
-    streaming sketch; two (default) make the summary accurate on the slowly decaying spectra of real
-    models (``docs/method.md`` §1). ``share_inputs`` accumulates one input statistic per distinct input
-    tensor (q/k/v, gate/up).
+    ``torch.distributed`` is initialised and the statistics are summed over ranks. ``settings``: see
+    :class:`FisherPassSettings` (its defaults when None).
     """
-    if sketch_passes < 1:
-        raise ValueError(f"sketch_passes must be >= 1, got {sketch_passes}")
-    if fisher_type not in ("empirical", "mc"):
-        raise ValueError(f"fisher_type must be 'empirical' or 'mc', got {fisher_type!r}")
-    if reduction not in ("sum", "mean"):
-        raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    if max_reply_tokens is not None and max_reply_tokens < 1:
-        raise ValueError(f"max_reply_tokens must be >= 1 or None, got {max_reply_tokens}")
+    s = settings or FisherPassSettings()
+    batch_size, sketch, rank_k, oversample = s.batch_size, s.sketch, s.rank_k, s.oversample
+    exact_max_dim, share_inputs, seed, sketch_passes = s.exact_max_dim, s.share_inputs, s.seed, s.sketch_passes
+    fisher_type, reduction, max_reply_tokens = s.fisher_type, s.reduction, s.max_reply_tokens
     distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
     rank = torch.distributed.get_rank() if distributed else 0
     world = torch.distributed.get_world_size() if distributed else 1

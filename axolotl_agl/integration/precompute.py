@@ -13,10 +13,13 @@ The statistics are checked for NaN/Inf before anything is cached: a poisoned Fis
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import time
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,8 @@ from torch import nn
 from axolotl_agl import __version__
 from axolotl_agl.core.examples import TokenizedExample, fingerprint_examples
 from axolotl_agl.core.fisher_state import ModuleFisher
-from axolotl_agl.core.kfac import KFACFactors, collect_kfac_factors, summarise_factors
+from axolotl_agl.core.kfac import FisherPassSettings, KFACFactors, collect_kfac_factors, summarise_factors
 from axolotl_agl.core.lora_modules import LoraHandle, find_lora_linears
-from axolotl_agl.integration.alignment_data import load_alignment_examples
 from axolotl_agl.integration.args import AlignGuardConfig
 from axolotl_agl.integration.fisher_cache import (
     FisherCacheError,
@@ -170,6 +172,78 @@ def check_factors_finite(factors: dict[str, KFACFactors]) -> None:
         )
 
 
+def _call_qkv_modules(self: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``apply_qkv`` through the q/k/v modules (what Axolotl's unfused fallback does; v may be absent)."""
+    query, key = self.q_proj(x), self.k_proj(x)
+    return query, key, (self.v_proj(x) if getattr(self, "v_proj", None) is not None else key)
+
+
+def _call_o_module(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return self.o_proj(x)
+
+
+#: Fused-kernel methods the patched attention forward calls unconditionally: replaced by module calls.
+_MODULE_CALLS = {"apply_qkv": _call_qkv_modules, "apply_o": _call_o_module}
+
+
+def _is_lora_layer(module: nn.Module) -> bool:
+    return hasattr(module, "lora_A") and hasattr(module, "base_layer")
+
+
+@contextlib.contextmanager
+def lora_layers_called_as_modules(model: nn.Module) -> Iterator[int]:
+    """Undo, for the duration of the block, per-module patches that compute LoRA layers without calling them.
+
+    Axolotl's fused LoRA kernels (``lora_qkv_kernel``, ``lora_o_kernel``, ``lora_mlp_kernel``, on by default on
+    CUDA) bind methods on the attention and MLP modules (``apply_qkv``/``apply_o``, ``forward``,
+    ``apply_in_proj_fused``...) that read the LoRA layers' base weights directly, so the Fisher pass's hooks on
+    ``base_layer`` would never fire. Any bound ``forward``/``apply_*`` method set on an instance of a LoRA layer or of
+    a block holding one (not on a whole model, where e.g. accelerate binds its autocast forward) is taken away here
+    (``apply_qkv``/``apply_o`` replaced by plain module calls, the others removed, so the class's own forward or the
+    patched forward's unfused path runs) and put back afterwards. Yields how many were taken away.
+    """
+    from transformers import PreTrainedModel
+
+    saved: list[tuple[nn.Module, str, Any]] = []
+    for module in model.modules():
+        holds_lora = _is_lora_layer(module) or any(_is_lora_layer(child) for child in module.children())
+        if not holds_lora or isinstance(module, PreTrainedModel):
+            continue
+        for name, value in list(vars(module).items()):
+            if isinstance(value, types.MethodType) and (name == "forward" or name.startswith("apply_")):
+                saved.append((module, name, value))
+                if name in _MODULE_CALLS:
+                    setattr(module, name, types.MethodType(_MODULE_CALLS[name], module))
+                else:
+                    delattr(module, name)
+    try:
+        yield len(saved)
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+def _moment_is_zero(moment: Any) -> bool:
+    if isinstance(moment, torch.Tensor):
+        return not bool(moment.any())
+    return not bool(torch.as_tensor(moment.trace).any())
+
+
+def check_every_layer_seen(factors: dict[str, KFACFactors]) -> None:
+    """Raise when the Fisher pass never reached a targeted layer (its input statistic is exactly zero).
+
+    That happens when something computes the layer without calling it (a fused kernel this module does not know
+    how to undo): its Fisher would silently be zero and the penalty would not protect it.
+    """
+    unseen = [name for name, f in factors.items() if f.examples and _moment_is_zero(f.input_moment)]
+    if unseen:
+        raise RuntimeError(
+            f"AlignGuard: the Fisher pass never reached {len(unseen)} targeted module(s) (e.g. {unseen[:3]}): a "
+            "patched forward computes them without calling their base layer (Axolotl's fused LoRA kernels do). "
+            "Set lora_qkv_kernel: false, lora_o_kernel: false and lora_mlp_kernel: false in your YAML"
+        )
+
+
 def _compute_summary(
     model: nn.Module,
     tokenizer: Any,
@@ -180,24 +254,20 @@ def _compute_summary(
 ) -> tuple[dict[str, ModuleFisher], KFACFactors]:
     layers = {h.name: h.base_layer for h in handles}
     # Sketching Fisher passes keep rank_k + oversampling columns: collect with the k that will be summarised.
-    extra = {
-        "rank_k": agl.rank_k,
-        "sketch": agl.fisher_sketch,
-        "sketch_passes": agl.fisher_sketch_passes,
-        "fisher_type": agl.fisher_type,
-        "reduction": "sum",
-        "max_reply_tokens": agl.fisher_reply_tokens,
-    }
-    with model.disable_adapter():
-        factors = collect_kfac_factors(
-            model,
-            layers,
-            examples,
-            _pad_id(tokenizer),
-            batch_size=agl.fisher_batch_size,
-            show_progress=show_progress,
-            **extra,
-        )
+    settings = FisherPassSettings(
+        batch_size=agl.fisher_batch_size,
+        fisher_type=agl.fisher_type,
+        reduction="sum",
+        max_reply_tokens=agl.fisher_reply_tokens,
+        sketch=agl.fisher_sketch,
+        rank_k=agl.rank_k,
+        sketch_passes=agl.fisher_sketch_passes,
+    )
+    with model.disable_adapter(), lora_layers_called_as_modules(model) as undone:
+        if undone:
+            LOG.info("AlignGuard: Fisher pass with %d fused LoRA kernel patch(es) undone", undone)
+        factors = collect_kfac_factors(model, layers, examples, _pad_id(tokenizer), settings, show_progress)
+    check_every_layer_seen(factors)
     check_factors_finite(factors)
     summary = summarise_factors(factors, agl.rank_k)
     bad = nonfinite_modules(summary)
@@ -213,28 +283,23 @@ def obtain_fisher_summary(
     tokenizer: Any,
     agl: AlignGuardConfig,
     base_model: str,
-    sequence_len: int,
     output_dir: str,
+    examples: list[TokenizedExample],
     show_progress: bool = True,
-    examples: list[TokenizedExample] | None = None,
 ) -> FisherResult:
-    """Fisher summary of every LoRA linear layer of ``model`` (a PEFT model).
+    """Fisher summary of every LoRA linear layer of ``model`` (a PEFT model) on the tokenised alignment ``examples``.
 
     The cache at ``agl.fisher_cache_path`` (default ``<output_dir>/alignguard_fisher.safetensors``)
     is handled according to ``agl.fisher_cache`` (see the module docstring). A cache matches when its
     metadata agree on the base model, the target modules, ``k``, the definition of the statistics
     and the fingerprint of the tokenised alignment data, and its module shapes agree with the model.
     Otherwise the Fisher pass runs with the adapter disabled and rank 0 (re)writes the cache.
-    ``examples`` are the already tokenised alignment examples (read from the config when omitted).
     """
     handles = find_lora_linears(model)
     if not handles:
         raise ValueError(
             "AlignGuard found no LoRA linear layers: check lora_target_modules / lora_target_linear in your YAML"
         )
-    if examples is None:
-        max_tokens = agl.fisher_max_tokens or sequence_len
-        examples = load_alignment_examples(agl.alignment_datasets, tokenizer, agl.fisher_num_samples, max_tokens)
     expected = expected_metadata(agl, base_model, [h.name for h in handles], examples)
     path = cache_path_of(agl, output_dir)
     reused = _reusable_cache(path, expected, handles, agl.fisher_cache)

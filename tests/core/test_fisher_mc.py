@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample
-from axolotl_agl.core.kfac import collect_kfac_factors
+from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors
 from axolotl_agl.core.lora_modules import find_lora_linears
 from axolotl_agl.core.nll import per_example_mean_nll, sample_model_labels
 from tests.helpers import tiny_peft_llama
@@ -31,7 +31,12 @@ def _factors(fisher_type: str) -> dict:
     examples = [TokenizedExample(list(range(1, 9)), [-100] * 3 + list(range(4, 9))) for _ in range(3)]
     with model.disable_adapter():
         return collect_kfac_factors(
-            model, layers, examples, 0, batch_size=2, show_progress=False, fisher_type=fisher_type
+            model,
+            layers,
+            examples,
+            0,
+            FisherPassSettings(batch_size=2, fisher_type=fisher_type, reduction="mean"),
+            show_progress=False,
         )
 
 

@@ -43,7 +43,7 @@ from torch.func import functional_call, grad, vmap  # noqa: E402
 from transformers import LlamaConfig, LlamaForCausalLM  # noqa: E402
 
 from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample  # noqa: E402
-from axolotl_agl.core.kfac import collect_kfac_factors  # noqa: E402
+from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors  # noqa: E402
 from axolotl_agl.core.lora_modules import find_lora_linears  # noqa: E402
 
 F64 = torch.float64
@@ -151,7 +151,14 @@ def brute_force_factors(
 def test_llama_matches_per_example_brute_force(llama, batch_size):
     model, layers, examples, reference = llama
     with model.disable_adapter():
-        factors = collect_kfac_factors(model, layers, examples, PAD, batch_size=batch_size, show_progress=False)
+        factors = collect_kfac_factors(
+            model,
+            layers,
+            examples,
+            PAD,
+            FisherPassSettings(batch_size=batch_size, fisher_type="empirical", reduction="mean"),
+            show_progress=False,
+        )
     assert factors.keys() == reference.keys()
     for name, (s_ref, g_ref) in reference.items():
         f = factors[name]
@@ -167,7 +174,12 @@ def test_summed_reply_prefix_loss_matches_brute_force(llama, m):
     with model.disable_adapter():
         reference = brute_force_factors(model, layers, examples, lambda lg, lb: first_targets_nll_sum(lg, lb, m))
         factors = collect_kfac_factors(
-            model, layers, examples, PAD, batch_size=3, show_progress=False, reduction="sum", max_reply_tokens=m
+            model,
+            layers,
+            examples,
+            PAD,
+            FisherPassSettings(batch_size=3, reduction="sum", max_reply_tokens=m, fisher_type="empirical"),
+            show_progress=False,
         )
     for name, (s_ref, g_ref) in reference.items():
         assert rel_err(factors[name].input_moment, s_ref) < TOL, name
@@ -177,7 +189,14 @@ def test_summed_reply_prefix_loss_matches_brute_force(llama, m):
 def test_float64_model_gets_exact_factors(llama):
     model, layers, examples, reference = llama
     with model.disable_adapter():
-        factors = collect_kfac_factors(model, layers, examples, PAD, batch_size=2, show_progress=False)
+        factors = collect_kfac_factors(
+            model,
+            layers,
+            examples,
+            PAD,
+            FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean"),
+            show_progress=False,
+        )
     for name, (s_ref, g_ref) in reference.items():
         assert factors[name].grad_moment.dtype == F64
         assert rel_err(factors[name].input_moment, s_ref) < STRICT, name
@@ -238,7 +257,14 @@ def one_target_examples(lengths: list[int], seed: int) -> list[TokenizedExample]
 def test_single_example_kfac_is_the_per_example_fisher(length):
     model = TokenMLP(seed=length)
     (example,) = one_target_examples([length], seed=10 + length)
-    factors = collect_kfac_factors(model, mlp_layers(model), [example], PAD, batch_size=1, show_progress=False)
+    factors = collect_kfac_factors(
+        model,
+        mlp_layers(model),
+        [example],
+        PAD,
+        FisherPassSettings(batch_size=1, fisher_type="empirical", reduction="mean"),
+        show_progress=False,
+    )
     grads = per_example_weight_grads(model, [example])
     x = model.layer_inputs(torch.tensor(example.input_ids))
     for name, f in factors.items():
@@ -252,7 +278,14 @@ def test_single_example_kfac_is_the_per_example_fisher(length):
 def test_batched_factors_match_per_sample_gradients():
     model = TokenMLP(seed=3)
     examples = one_target_examples([2, 3, 2, 4, 3], seed=4)
-    factors = collect_kfac_factors(model, mlp_layers(model), examples, PAD, batch_size=2, show_progress=False)
+    factors = collect_kfac_factors(
+        model,
+        mlp_layers(model),
+        examples,
+        PAD,
+        FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean"),
+        show_progress=False,
+    )
     grads = per_example_weight_grads(model, examples)
     inputs = [model.layer_inputs(torch.tensor(e.input_ids)) for e in examples]
     tokens = sum(len(e.input_ids) for e in examples)
@@ -282,7 +315,14 @@ def test_proportional_to_curvlinops_kfac(reduction):
     n_examples, length = 6, 5
     model = TokenMLP(seed=5)
     examples = random_examples([(length, 0)] * n_examples, MLP_VOCAB, seed=6)
-    ours = collect_kfac_factors(model, mlp_layers(model), examples, PAD, batch_size=4, show_progress=False)
+    ours = collect_kfac_factors(
+        model,
+        mlp_layers(model),
+        examples,
+        PAD,
+        FisherPassSettings(batch_size=4, fisher_type="empirical", reduction="mean"),
+        show_progress=False,
+    )
     # curvlinops scores every position of (batch·positions, vocab): target of position t is token t+1,
     # the last position has none (ignore_index). Batches of 2 (curvlinops rescales per batch itself).
     ids = torch.tensor([e.input_ids for e in examples])

@@ -28,7 +28,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-import axolotl_agl.core.kfac as fisher_mod  # noqa: E402
+import axolotl_agl.core.moments as moments_mod  # noqa: E402
 from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample  # noqa: E402
 from axolotl_agl.core.fisher_state import (
     SketchedMoment,
@@ -36,7 +36,7 @@ from axolotl_agl.core.fisher_state import (
     low_rank_factor_from_sketch,
     orthonormal_test_matrix,
 )
-from axolotl_agl.core.kfac import collect_kfac_factors, summarise_factors
+from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors, summarise_factors
 from axolotl_agl.core.lora_modules import find_lora_linears  # noqa: E402
 from axolotl_agl.core.moments import EXACT_MAX_DIM, SketchMomentAccumulator, uses_sketch
 from axolotl_agl.integration.fisher_cache import load_fisher_cache, save_fisher_cache  # noqa: E402
@@ -225,7 +225,14 @@ def examples() -> list[TokenizedExample]:
 
 def collect(model: nn.Module, layers: dict, **kwargs) -> dict:
     with model.disable_adapter():
-        return collect_kfac_factors(model, layers, examples(), 0, batch_size=2, show_progress=False, **kwargs)
+        return collect_kfac_factors(
+            model,
+            layers,
+            examples(),
+            0,
+            FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean", **kwargs),
+            show_progress=False,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -277,14 +284,14 @@ def test_shared_inputs_one_accumulation(llama_all_targets, monkeypatch):
     """q/k/v (and gate/up) share one input statistic, accumulated once per batch; values are unchanged."""
     model, layers, exact = llama_all_targets
     calls = {"shared": 0, "unshared": 0}
-    original = fisher_mod.DenseMomentAccumulator.add
+    original = moments_mod.DenseMomentAccumulator.add
     key = "shared"
 
     def counting_add(self, rows):
         calls[key] += 1
         return original(self, rows)
 
-    monkeypatch.setattr(fisher_mod.DenseMomentAccumulator, "add", counting_add)
+    monkeypatch.setattr(moments_mod.DenseMomentAccumulator, "add", counting_add)
     shared = collect(model, layers, sketch="exact")
     key = "unshared"
     unshared = collect(model, layers, sketch="exact", share_inputs=False)
@@ -355,9 +362,23 @@ def test_inconsistent_sharing_is_an_error():
     model = TwoReaders()
     layers = {"a": model.a, "b": model.b}
     with pytest.raises(RuntimeError, match="share_inputs=False"):
-        collect_kfac_factors(model, layers, examples(), 0, batch_size=2, show_progress=False)
+        collect_kfac_factors(
+            model,
+            layers,
+            examples(),
+            0,
+            FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean"),
+            show_progress=False,
+        )
     model.calls = 0
-    factors = collect_kfac_factors(model, layers, examples(), 0, batch_size=2, show_progress=False, share_inputs=False)
+    factors = collect_kfac_factors(
+        model,
+        layers,
+        examples(),
+        0,
+        FisherPassSettings(batch_size=2, share_inputs=False, fisher_type="empirical", reduction="mean"),
+        show_progress=False,
+    )
     assert factors["a"].input_moment is not factors["b"].input_moment
 
 
@@ -372,7 +393,14 @@ def test_freed_input_memory_is_not_mistaken_for_a_shared_input():
             return SimpleNamespace(logits=self.head(self.b(h * 1.0)))
 
     model = Chain().requires_grad_(False)
-    factors = collect_kfac_factors(model, {"a": model.a, "b": model.b}, examples(), 0, 2, show_progress=False)
+    factors = collect_kfac_factors(
+        model,
+        {"a": model.a, "b": model.b},
+        examples(),
+        0,
+        FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean"),
+        show_progress=False,
+    )
     assert factors["a"].input_moment is not factors["b"].input_moment
     assert factors["b"].input_source == "b"
 
@@ -384,7 +412,7 @@ import torch
 import torch.distributed as dist
 sys.path.insert(0, os.environ["AGL_TESTS_DIR"])
 from tests.core.test_sketch import collect, examples, tiny_llama, ALL_TARGETS
-from axolotl_agl.core.kfac import collect_kfac_factors
+from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors
 
 dist.init_process_group("gloo")
 model, layers = tiny_llama(ALL_TARGETS)
@@ -392,7 +420,7 @@ out = {}
 for tag, data in (("all", examples()), ("one", examples()[:1])):
     with model.disable_adapter():
         factors = collect_kfac_factors(
-            model, layers, data, 0, batch_size=2, show_progress=False, sketch="sketch", rank_k=3, oversample=4
+            model, layers, data, 0, FisherPassSettings(batch_size=2, fisher_type="empirical", reduction="mean", sketch="sketch", rank_k=3, oversample=4), show_progress=False
         )
     for name, f in factors.items():
         out[f"{tag}::{name}::in"] = f.input_moment.sketch
@@ -432,7 +460,14 @@ def test_distributed_sketches_all_reduce(tmp_path, llama_all_targets):
     for tag, data in (("all", examples()), ("one", examples()[:1])):
         with model.disable_adapter():
             single = collect_kfac_factors(
-                model, layers, data, 0, batch_size=2, show_progress=False, sketch="sketch", rank_k=3, oversample=4
+                model,
+                layers,
+                data,
+                0,
+                FisherPassSettings(
+                    batch_size=2, sketch="sketch", rank_k=3, oversample=4, fisher_type="empirical", reduction="mean"
+                ),
+                show_progress=False,
             )
         for rank in (0, 1):
             got = torch.load(tmp_path / f"rank{rank}.pt")

@@ -10,6 +10,7 @@ from the working tree.
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -27,8 +28,15 @@ REPO = Path(__file__).resolve().parents[2]
 def wheel_env(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("wheel")
     dist = tmp / "dist"
+    # Build from a copy of the tracked files: setuptools writes build/ into the source tree.
+    source = tmp / "source"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, check=True, capture_output=True, text=True).stdout.split()
+    for name in tracked:
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(source)],
         check=True,
         capture_output=True,
         text=True,
