@@ -1,113 +1,644 @@
-"""Drift benchmark: fine-tune the aligned SmolLM2-135M on a benign task with each defence, measure drift.
+"""Drift sweep: fine-tune the aligned SmolLM2-135M on a benign task with each defence at several strengths.
 
-Methods (same data, steps and seeds): plain LoRA; AlignGuard (``adapter: alignguard``); L2 on ΔW;
-EWC with a diagonal Fisher; Safe LoRA's post-hoc projection (of the plain-LoRA adapter of the same
-seed; alignment matrix = aligned − unaligned weights); replay of alignment data mixed into the task.
-Every training run goes through ``accelerate launch -m axolotl.cli.train``; evaluation uses
-``axolotl_agl.drift.evaluate_drift`` (greedy generation, pattern judge, bootstrap intervals). The task data,
-the LoRA/AlignGuard configs, the training launcher and the table are shared with ``make demo``
-(``axolotl_agl/drift/compare.py``); the peers are configured here and in ``peers.py``/``drift_eval.py``.
+Every method has ONE strength knob swept over >= 4 values (:data:`SWEEP`), with the same task data, steps, learning
+rate, seeds and evaluation. Each run's identity is the sha256 of its full resolved config (method, knob value,
+seed, the Axolotl config with file paths replaced by content hashes, data fingerprints, the aligned base's recipe
+fingerprint, the evaluation settings and judge); a finished run writes
+``benchmarks/results/runs/<method>-<value>-s<seed>-<hash12>.json`` (metrics, per-prompt 0/1 outcomes keyed by prompt
+id, timings, the identity) and commits that one file. A run whose JSON exists is never run again, so the sweep is
+resumed across sessions and machines by running the same command; ``benchmarks/pareto.py`` reads only these files.
 
-    .venv/bin/python benchmarks/drift.py --seeds 0 1 2            # full run, JSON in benchmarks/results/
-    .venv/bin/python benchmarks/drift.py --methods lora agl --seeds 0 --steps 10 --limit 24 --task-eval 12
+Training goes through ``accelerate launch -m axolotl.cli.train``; each run is then evaluated on its own
+(``drift_eval.evaluate_run``). The aligned base is evaluated once per evaluation setting as the reference
+(``aligned-ref-<hash12>.json``). Post-hoc methods (Safe LoRA) transform the plain-LoRA adapter of the same seed.
+
+    nice -n 5 .venv/bin/python benchmarks/drift.py --methods lora agl --seeds 0        # a first slice
+    .venv/bin/python benchmarks/drift.py --dry-run                                      # the plan: done / to do
+    nice -n 5 .venv/bin/python benchmarks/drift.py --seeds 0 1 2 --until 12:40         # resume; no start after 12:40
 """
 
 from __future__ import annotations
 
 import argparse
+import calendar
+import hashlib
+import json
+import os
+import random
+import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-from axolotl_agl.experiments.aligned_base import ensure_aligned_base  # noqa: E402
-from axolotl_agl.experiments.compare import EVAL_SEED, base_config, train_config, write_task_data  # noqa: E402
-from axolotl_agl.experiments.compare import method_config as shared_method_config  # noqa: E402
-from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint  # noqa: E402
-
 sys.path.insert(0, str(REPO / "benchmarks"))
-from drift_eval import evaluate_methods, write_summary  # noqa: E402
-from drift_forgetting import fit_forgetting_curves  # noqa: E402
 
-METHODS = ("lora", "agl", "l2", "ewc", "safelora", "replay")
+from axolotl_agl.data import default_alignment_path, driftcheck_mini_path  # noqa: E402
+from axolotl_agl.experiments.compare import EVAL_SEED, base_config, file_sha256, train_config, write_task_data  # noqa: E402
+from axolotl_agl.experiments.compare import method_config as shared_method_config  # noqa: E402
+from axolotl_agl.utils.io import atomic_write_json, write_jsonl  # noqa: E402
+
+#: Bump when the run JSON or the identity's layout changes (old files are then a different group, never mixed).
+SWEEP_SCHEMA = 1
+RUNS_DIR = REPO / "benchmarks" / "results" / "runs"
 
 
-def method_config(method: str, cfg: dict, work: Path, args: argparse.Namespace) -> dict:
-    """``lora`` and ``agl`` from :mod:`axolotl_agl.experiments.compare`; the peers ``l2``, ``ewc`` and ``replay`` here."""
-    if method in ("lora", "agl"):
-        forgetting = {"eval_steps": args.forgetting_steps, "max_examples": args.forgetting_examples}
-        return shared_method_config(
-            method,
-            cfg,
-            agl_lambda=args.agl_lambda,
-            fisher_samples=args.fisher_samples,
-            fisher_cache_path=work / "agl_fisher.safetensors",
-            forgetting=forgetting if args.forgetting_steps else None,
-        )
-    cfg = dict(cfg)
-    if method in ("l2", "ewc"):
-        cfg["plugins"] = ["axolotl_agl.experiments.peers.PeerPlugin"]
-        weight = args.l2_weight if method == "l2" else args.ewc_weight
-        cfg["peer_baseline"] = {"method": method, "weight": weight, "fisher_num_samples": args.fisher_samples}
-        if method == "ewc":
-            cfg["peer_baseline"]["fisher_cache_path"] = str(work / "ewc_fisher.safetensors")
-    elif method == "replay":
-        align = REPO / "axolotl_agl" / "data" / "alignment_default.jsonl"
-        cfg["datasets"] = cfg["datasets"] + [
-            {"path": str(align), "type": "chat_template", "field_messages": "messages"}
-        ]
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of the sweep and its single strength knob.
+
+    Attributes:
+        knob: Name of the strength knob (None for the plain-LoRA reference).
+        values: Knob values swept (the reference has the single value None).
+        kind: ``reference`` (plain LoRA), ``train`` (a training run) or ``post_hoc`` (transforms the plain-LoRA
+            adapter of the same seed; no training).
+        revision: Part of the run identity; bump when the method's code changes what a run produces.
+        pending: Why the method cannot run yet (None when it can).
+    """
+
+    knob: str | None
+    values: tuple[float | None, ...]
+    kind: str
+    revision: int = 1
+    pending: str | None = None
+    note: str = ""
+
+
+_PEERS_PENDING = "waits for the peers package axolotl_agl.experiments.peers (its YAML keys and knob)"
+
+#: The sweep. Values go from weak (close to plain LoRA) to strong, so the task accuracy of LoRA − 1 point is bracketed.
+SWEEP: dict[str, MethodSpec] = {
+    "lora": MethodSpec(None, (None,), "reference", note="plain LoRA, the reference every curve is compared with"),
+    "agl": MethodSpec("lambda_A", (3.0, 10.0, 30.0, 100.0), "train", note="alignguard.lambda_alignment"),
+    "replay": MethodSpec(
+        "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
+    ),
+    "safelora": MethodSpec(
+        "threshold", (0.05, 0.1, 0.2, 0.35), "post_hoc", note="project layers whose cosine is below it"
+    ),
+    "l2": MethodSpec("weight", (0.01, 0.03, 0.1, 0.3), "train", note="λ of λ·Σ‖ΔW‖²"),
+    "ewc": MethodSpec("weight", (10.0, 100.0, 1e3, 1e4), "train", note="λ of the diagonal-Fisher EWC term"),
+    "constrained_sft": MethodSpec(
+        "beta", (0.03, 0.1, 0.3, 1.0), "train", pending=_PEERS_PENDING, note="token-wise KL to the aligned model"
+    ),
+    "asft": MethodSpec(
+        "lambda", (0.1, 1.0, 10.0, 100.0), "train", pending=_PEERS_PENDING, note="penalty orthogonal to W_al − W_base"
+    ),
+    "safemerge": MethodSpec(
+        "tau", (0.1, 0.2, 0.35, 0.5), "post_hoc", pending=_PEERS_PENDING, note="merge the safety LoRA below τ"
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Identity
+# ---------------------------------------------------------------------------------------------------------------------
+
+_DROPPED_KEYS = ("output_dir", "dataset_prepared_path", "fisher_cache_path", "base_model")
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def content_hash(path: Path) -> str:
+    """``sha256:<hex>`` of a file (memoised on path, size and mtime)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = "sha256:" + file_sha256(path)
+    return _HASHES[key]
+
+
+def portable(value: Any) -> Any:
+    """``value`` without machine-specific paths: output/cache/base-model keys dropped, files replaced by their hash.
+
+    A string naming an existing file becomes ``sha256:<hex>`` of its content; any other absolute path becomes
+    ``<path>`` (a folder's identity is recorded separately, e.g. the aligned base's recipe fingerprint).
+    """
+    if isinstance(value, Mapping):
+        return {str(k): portable(v) for k, v in value.items() if k not in _DROPPED_KEYS}
+    if isinstance(value, (list, tuple)):
+        return [portable(v) for v in value]
+    if isinstance(value, Path):
+        value = str(value)
+    if isinstance(value, str) and os.path.isabs(value):
+        path = Path(value)
+        return content_hash(path) if path.is_file() else "<path>"
+    return value
+
+
+def identity_key(identity: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the canonical JSON of ``identity``."""
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def format_value(value: float | None) -> str:
+    """A knob value as it appears in file names: ``none``, ``10``, ``0.05``, ``1e+04``."""
+    return "none" if value is None else f"{value:g}"
+
+
+def run_file_name(method: str, value: float | None, seed: int, key: str) -> str:
+    """``<method>-<value>-s<seed>-<hash12>.json``."""
+    return f"{method}-{format_value(value)}-s{seed}-{key[:12]}.json"
+
+
+def aligned_recipe_fingerprint(aligned: Path) -> dict[str, Any]:
+    """What identifies the aligned base across machines: the recipe sha256 its builder recorded.
+
+    Falls back to the sha256 of its weights when the folder has no ``agl_source.json`` recipe (e.g. a test model).
+    """
+    source = aligned / "agl_source.json"
+    if source.is_file():
+        recipe = json.loads(source.read_text(encoding="utf-8")).get("recipe_sha256")
+        if recipe:
+            return {"recipe_sha256": recipe}
+    return {"weights": [content_hash(p) for p in sorted(aligned.glob("*.safetensors"))]}
+
+
+def eval_identity(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The evaluation part of a run's identity: settings, prompt-file hashes and the judge."""
+    from drift_eval import judge_fingerprint
+
+    xstest = settings.get("xstest")
+    return {
+        "limit_per_set": settings["limit_per_set"],
+        "task_items": settings["task_items"],
+        "eval_seed": settings["eval_seed"],
+        "max_new_tokens": settings["max_new_tokens"],
+        "batch_size": settings["batch_size"],
+        "loading": "adapter merged into the aligned base, float32",
+        "driftcheck_mini": content_hash(driftcheck_mini_path()),
+        "xstest": None if xstest is None else content_hash(Path(xstest)),
+        "judge": judge_fingerprint(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Method configs
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepContext:
+    """Everything a method's config builder needs besides the knob value."""
+
+    work: Path
+    aligned: Path
+    unaligned: Path
+    task_path: Path
+    steps: int
+    lr: float
+    fisher_samples: int
+    n_train: int
+    recipe: dict[str, Any]
+    eval_settings: dict[str, Any]
+    eval_id: dict[str, Any] = field(default_factory=dict)
+
+
+def replay_rows(fraction: float, n_task: int, alignment_path: Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Alignment rows to mix into ``n_task`` task rows so they make up ``fraction`` of the mix.
+
+    ``round(fraction / (1 − fraction) · n_task)`` rows drawn without replacement with a fixed seed (the same rows for
+    every training seed), at most all of them.
+
+    Raises:
+        ValueError: if ``fraction`` is not in (0, 1).
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"replay fraction must be in (0, 1), got {fraction}")
+    rows = [json.loads(line) for line in alignment_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    count = min(len(rows), round(fraction / (1 - fraction) * n_task))
+    return random.Random(seed).sample(rows, count)
+
+
+def _configure_lora(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     return cfg
 
 
-def train(method: str, seed: int, work: Path, aligned: Path, task_path: Path, args: argparse.Namespace) -> Path:
-    out_dir = work / f"{method}-s{seed}"
-    cfg = method_config(method, base_config(aligned, task_path, out_dir, seed, args.steps, args.lr), work, args)
-    out_dir, _ = train_config(cfg, work / f"{method}-s{seed}.yml")
-    return out_dir
+def _configure_agl(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    recipe = identity_key(ctx.recipe)[:12]
+    return shared_method_config(
+        "agl",
+        cfg,
+        agl_lambda=float(value),
+        fisher_samples=ctx.fisher_samples,
+        fisher_cache_path=ctx.work / f"agl_fisher-{recipe}-n{ctx.fisher_samples}.safetensors",
+    )
+
+
+def _configure_replay(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    rows = replay_rows(float(value), ctx.n_train, default_alignment_path())
+    path = write_jsonl(ctx.work / "data" / f"replay-{format_value(value)}.jsonl", rows)
+    cfg = dict(cfg)
+    cfg["datasets"] = cfg["datasets"] + [{"path": str(path), "type": "chat_template", "field_messages": "messages"}]
+    return cfg
+
+
+def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext], dict]:
+    def configure(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+        cfg = dict(cfg)
+        cfg["plugins"] = ["axolotl_agl.experiments.peers.PeerPlugin"]
+        block = {"method": method, "weight": float(value), "fisher_num_samples": ctx.fisher_samples}
+        if method == "ewc":
+            block["fisher_cache_path"] = str(ctx.work / f"ewc_fisher-{identity_key(ctx.recipe)[:12]}.safetensors")
+        cfg["peer_baseline"] = block
+        return cfg
+
+    return configure
+
+
+#: Training-config builders of the methods that can run now. Peers from the peers package are added here.
+CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
+    "lora": _configure_lora,
+    "agl": _configure_agl,
+    "replay": _configure_replay,
+    "l2": _configure_peer("l2"),
+    "ewc": _configure_peer("ewc"),
+}
+
+
+def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The training config as it enters the identity: portable, with AGL's block resolved to every default."""
+    out = portable(cfg)
+    if method == "agl":
+        from axolotl_agl.integration.args import AlignGuardConfig
+
+        out["alignguard"] = portable(AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedRun:
+    """One cell of the sweep: a method at one knob value and seed, with its identity and file."""
+
+    method: str
+    value: float | None
+    seed: int | None
+    identity: dict[str, Any]
+    key: str
+    path: Path
+    cfg: dict[str, Any] | None = None
+    parent: PlannedRun | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.cfg["output_dir"]) if self.cfg else Path()
+
+
+def group_identity(ctx: SweepContext) -> dict[str, Any]:
+    """What every run of one comparison shares (base, task data, steps, lr, common LoRA config, evaluation)."""
+    common = base_config(ctx.aligned, ctx.task_path, ctx.work / "x", 0, ctx.steps, ctx.lr)
+    common.pop("seed")
+    return {"schema": SWEEP_SCHEMA, "aligned_base": ctx.recipe, "train": portable(common), "eval": ctx.eval_id}
+
+
+def reference_identity(ctx: SweepContext) -> dict[str, Any]:
+    """Identity of the aligned base's own evaluation."""
+    return {"schema": SWEEP_SCHEMA, "method": "aligned", "aligned_base": ctx.recipe, "eval": ctx.eval_id}
+
+
+def plan_run(method: str, value: float | None, seed: int, ctx: SweepContext, runs_dir: Path) -> PlannedRun:
+    """The identity, file and (for trained methods) Axolotl config of one run."""
+    spec = SWEEP[method]
+    alignment = content_hash(default_alignment_path())
+    if spec.kind == "post_hoc":
+        parent = plan_run("lora", None, seed, ctx, runs_dir)
+        identity = {
+            "schema": SWEEP_SCHEMA,
+            "method": method,
+            "revision": spec.revision,
+            "knob": spec.knob,
+            "value": value,
+            "seed": seed,
+            "parent": parent.key,
+            "unaligned": [content_hash(p) for p in sorted(ctx.unaligned.glob("*.safetensors"))],
+            "aligned_base": ctx.recipe,
+            "eval": ctx.eval_id,
+        }
+        key = identity_key(identity)
+        return PlannedRun(method, value, seed, identity, key, runs_dir / run_file_name(method, value, seed, key), None,
+                          parent)  # fmt: skip
+    cfg = base_config(ctx.aligned, ctx.task_path, ctx.work / "runs" / "out", seed, ctx.steps, ctx.lr)
+    cfg = CONFIGURE[method](cfg, value, ctx)
+    identity = {
+        "schema": SWEEP_SCHEMA,
+        "method": method,
+        "revision": spec.revision,
+        "knob": spec.knob,
+        "value": value,
+        "seed": seed,
+        "train": resolved_train_identity(method, cfg),
+        "data": {"task_train": content_hash(ctx.task_path), "alignment_default": alignment},
+        "aligned_base": ctx.recipe,
+        "eval": ctx.eval_id,
+    }
+    key = identity_key(identity)
+    path = runs_dir / run_file_name(method, value, seed, key)
+    cfg["output_dir"] = str(ctx.work / "runs" / path.stem)
+    cfg["dataset_prepared_path"] = str(ctx.work / "runs" / f"prepared-{path.stem}")
+    return PlannedRun(method, value, seed, identity, key, path, cfg)
+
+
+def build_plan(
+    methods: Sequence[str], seeds: Sequence[int], ctx: SweepContext, runs_dir: Path, values: Mapping[str, Sequence]
+) -> list[PlannedRun]:
+    """Runs in order: per seed, each method (plain LoRA first), each knob value from weak to strong."""
+    ordered = sorted(dict.fromkeys(methods), key=lambda m: (m != "lora", list(SWEEP).index(m)))
+    plan = []
+    for seed in seeds:
+        for method in ordered:
+            for value in values.get(method, SWEEP[method].values):
+                plan.append(plan_run(method, value, seed, ctx, runs_dir))
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Running one cell
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, Any]:
+    """Versions and the git commit (recorded in each run file; not part of the identity)."""
+    versions = {}
+    for dist in ("torch", "transformers", "peft", "axolotl", "accelerate"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+        git_commit = commit.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        git_commit = None
+    return {"versions": versions, "git_commit": git_commit, "cpu_count": os.cpu_count()}
+
+
+def commit_file(path: Path, message: str, attempts: int = 20) -> bool:
+    """``git add -f <path> && git commit -m <message> -- <path>`` (only that file), retrying while the index is locked.
+
+    ``-f`` because the repository's ``.gitignore`` ignores ``runs/`` folders. Returns True when committed.
+    """
+    rel = str(path.resolve().relative_to(REPO))
+    for _ in range(attempts):
+        add = subprocess.run(["git", "add", "-f", "--", rel], cwd=REPO, capture_output=True, text=True)
+        if add.returncode == 0:
+            done = subprocess.run(["git", "commit", "-q", "-m", message, "--", rel], cwd=REPO, capture_output=True,
+                                  text=True)  # fmt: skip
+            if done.returncode == 0:
+                return True
+            if "index.lock" not in done.stderr:
+                print(f"    git commit of {rel} failed: {done.stderr.strip() or done.stdout.strip()}", flush=True)
+                return False
+        elif "index.lock" not in add.stderr:
+            print(f"    git add of {rel} failed: {add.stderr.strip()}", flush=True)
+            return False
+        time.sleep(3)
+    print(f"    git index stayed locked; {rel} is written but not committed", flush=True)
+    return False
+
+
+def write_run_file(run: PlannedRun, evaluation: Mapping[str, Any], extra: Mapping[str, Any], group: str,
+                   reference: str, timings: Mapping[str, Any]) -> Path:  # fmt: skip
+    """The run's JSON (atomic write): identity, metrics, per-prompt outcomes, timings, environment."""
+    spec = SWEEP.get(run.method)
+    payload = {
+        "kind": "axolotl_agl.benchmarks.sweep_run",
+        "schema": SWEEP_SCHEMA,
+        "name": run.name,
+        "key": run.key,
+        "group": group,
+        "reference": reference,
+        "method": run.method,
+        "knob": None if spec is None else spec.knob,
+        "value": run.value,
+        "seed": run.seed,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": evaluation["metrics"],
+        "counts": evaluation.get("counts"),
+        "per_prompt": evaluation["per_prompt"],
+        "timings": {**dict(timings), **{f"{k}_seconds": v for k, v in evaluation["seconds"].items()}},
+        "extra": dict(extra),
+        "environment": environment(),
+        "identity": run.identity,
+    }
+    return atomic_write_json(run.path, payload, indent=1)
+
+
+def _pythonpath(method: str) -> list[Path]:
+    # The single-file peers module names its pydantic args ``peers.PeerArgs``, importable with its folder on the path.
+    peers_file = REPO / "axolotl_agl" / "experiments" / "peers.py"
+    return [peers_file.parent] if method in ("l2", "ewc") and peers_file.is_file() else []
+
+
+def ensure_adapter(run: PlannedRun) -> tuple[Path, list[dict], float]:
+    """Train ``run`` unless its adapter exists (also when only its JSON survived, e.g. for a post-hoc child)."""
+    started = time.perf_counter()
+    out_dir, logs = train_config(run.cfg, run.run_dir.parent / f"{run.name}.yml", pythonpath=_pythonpath(run.method))
+    return out_dir, logs, time.perf_counter() - started
+
+
+def execute(run: PlannedRun, ctx: SweepContext, group: str, reference: str, commit: bool, progress: bool) -> Path:
+    """Train (or derive) one run, evaluate it, write and commit its JSON."""
+    from drift_eval import evaluate_run, safelora_project
+
+    load_start = os.getloadavg()[0]
+    extra: dict[str, Any] = {}
+    if SWEEP[run.method].kind == "post_hoc":
+        parent_dir, _, train_seconds = ensure_adapter(run.parent)
+        model = ctx.work / "runs" / run.name
+        started = time.perf_counter()
+        if run.method == "safelora":
+            extra["safelora"] = safelora_project(ctx.aligned, ctx.unaligned, parent_dir, model, float(run.value))
+        else:
+            raise ValueError(f"{run.method}: no post-hoc transform wired in ({SWEEP[run.method].pending})")
+        timings = {
+            "train_seconds": round(train_seconds, 1),
+            "transform_seconds": round(time.perf_counter() - started, 1),
+        }
+    else:
+        model, logs, train_seconds = ensure_adapter(run)
+        timings = {"train_seconds": round(train_seconds, 1)}
+        extra["last_step_log"] = logs[-1] if logs else None
+        extra["logged_steps"] = len(logs)
+    evaluation = evaluate_run(model, run.name, ctx.aligned, ctx.work / "evals", ctx.eval_settings, progress)
+    timings["load_average"] = [round(load_start, 2), round(os.getloadavg()[0], 2)]
+    path = write_run_file(run, evaluation, extra, group, reference, timings)
+    if commit:
+        commit_file(path, f"sweep run {run.name}")
+    return path
+
+
+def execute_reference(ctx: SweepContext, runs_dir: Path, group: str, commit: bool, progress: bool) -> Path:
+    """The aligned base's evaluation (``aligned-ref-<hash12>.json``), once per evaluation setting."""
+    from drift_eval import evaluate_run
+
+    identity = reference_identity(ctx)
+    key = identity_key(identity)
+    path = runs_dir / f"aligned-ref-{key[:12]}.json"
+    if path.is_file():
+        return path
+    print(f"\n=== aligned base: evaluation -> {path.name}", flush=True)
+    run = PlannedRun("aligned", None, None, identity, key, path)
+    evaluation = evaluate_run(ctx.aligned, "aligned", ctx.aligned, ctx.work / "evals", ctx.eval_settings, progress)
+    write_run_file(run, evaluation, {}, group, key, {})
+    if commit:
+        commit_file(path, f"sweep reference {path.stem}")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def parse_values(items: Sequence[str]) -> dict[str, list[float]]:
+    """``["agl=1,3,10", ...]`` -> ``{"agl": [1.0, 3.0, 10.0]}``.
+
+    Raises:
+        ValueError: for an unknown method or a malformed item.
+    """
+    out: dict[str, list[float]] = {}
+    for item in items:
+        method, sep, text = item.partition("=")
+        if not sep or method not in SWEEP or SWEEP[method].knob is None:
+            raise ValueError(f"--values {item!r}: expected <method>=v1,v2,... for one of {sorted(CONFIGURE)}")
+        out[method] = [float(v) for v in text.split(",") if v]
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--methods", nargs="+", default=["lora", "agl", "replay", "safelora", "l2", "ewc"],
+                        choices=list(SWEEP))  # fmt: skip
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--values", nargs="*", default=[], help="override a method's sweep, e.g. agl=1,3,10,30")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--fisher-samples", type=int, default=128)
+    parser.add_argument("--n-train", type=int, default=1000)
+    parser.add_argument("--limit", type=int, default=60, help="prompts per prompt set (label-stratified)")
+    parser.add_argument("--task-eval", type=int, default=120, help="held-out task items")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED)
+    parser.add_argument("--aligned", type=Path, default=None, help="aligned base folder (default: the current build)")
+    parser.add_argument("--unaligned", type=Path, default=None, help="SmolLM2-135M-Instruct folder (Safe LoRA)")
+    parser.add_argument("--xstest", type=Path, default=None, help="XSTest CSV (default: ../shared/data if present)")
+    parser.add_argument("--work", type=Path, default=REPO / ".cache" / "sweep", help="adapters and scratch files")
+    parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR)
+    parser.add_argument("--until", default=None, help="UTC HH:MM after which no new run starts")
+    parser.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and what is done, run nothing")
+    parser.add_argument("--no-commit", action="store_true", help="write run files without committing them")
+    parser.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def deadline_of(until: str | None, now: float | None = None) -> float | None:
+    """Epoch seconds of ``HH:MM`` UTC today (None for None).
+
+    Raises:
+        ValueError: for anything but ``HH:MM``.
+    """
+    if until is None:
+        return None
+    hours, sep, minutes = until.partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"--until {until!r}: expected a UTC time HH:MM")
+    day = time.gmtime(time.time() if now is None else now)
+    return float(calendar.timegm((day.tm_year, day.tm_mon, day.tm_mday, int(hours), int(minutes), 0)))
+
+
+def _resolve_models(args: argparse.Namespace) -> tuple[Path, Path]:
+    from axolotl_agl.experiments.aligned_base import ALIGNED_NAME, is_current
+    from axolotl_agl.experiments.smollm2 import CHECKPOINT_NAME
+
+    cache = Path(os.environ["AGL_CACHE_DIR"]).expanduser() if os.environ.get("AGL_CACHE_DIR") else REPO / ".cache"
+    aligned = args.aligned or cache / ALIGNED_NAME
+    if args.aligned is None and not is_current(aligned):
+        raise SystemExit(
+            f"--aligned: no current aligned base in {aligned}; build it first with "
+            "`.venv/bin/python -m axolotl_agl.experiments.aligned_base` (or pass --aligned DIR)"
+        )
+    if not (aligned / "config.json").is_file():
+        raise SystemExit(f"--aligned: {aligned} holds no model (config.json)")
+    unaligned = args.unaligned or cache / CHECKPOINT_NAME
+    return aligned, unaligned
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=40)
-    parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--agl-lambda", type=float, default=50.0)
-    parser.add_argument("--l2-weight", type=float, default=1.0)
-    parser.add_argument("--ewc-weight", type=float, default=1.0)
-    parser.add_argument("--fisher-samples", type=int, default=128)
-    parser.add_argument("--limit", type=int, default=60, help="prompts per prompt set (label-stratified)")
-    parser.add_argument("--task-eval", type=int, default=60)
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--safelora-threshold", type=float, default=0.5)
-    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED)
-    parser.add_argument(
-        "--forgetting-steps", type=int, default=5, help="forgetting-curve evaluation every N steps (lora, agl); 0 = off"
-    )
-    parser.add_argument("--forgetting-examples", type=int, default=32, help="examples per forgetting evaluation set")
-    parser.add_argument("--work", type=Path, default=REPO / ".cache" / "bench")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    values = parse_values(args.values)
+    for method in args.methods:
+        if SWEEP[method].pending:
+            print(f"skipping {method}: {SWEEP[method].pending}")
+    methods = [m for m in args.methods if not SWEEP[m].pending]
+    if any(SWEEP[m].kind == "post_hoc" for m in methods) and "lora" not in methods:
+        methods.append("lora")  # post-hoc methods transform the plain-LoRA adapter of the same seed
+    from axolotl_agl.experiments.paths import find_xstest
+    from axolotl_agl.utils.env import set_safe_env
 
-    started = time.perf_counter()
-    ensure_smollm2_checkpoint(REPO / ".cache")
-    aligned = ensure_aligned_base()
+    set_safe_env()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    aligned, unaligned = _resolve_models(args)
+    if "safelora" in methods and not unaligned.is_dir():
+        raise SystemExit(f"--unaligned: {unaligned} not found; Safe LoRA needs the pre-alignment weights")
+    beside = REPO.parent / "shared" / "data" / "xstest_prompts.csv"
+    xstest = args.xstest or (beside if beside.is_file() else find_xstest())
     args.work.mkdir(parents=True, exist_ok=True)
-    task_path, eval_items = write_task_data(args.work, n_train=1000, n_eval=args.task_eval, eval_seed=args.eval_seed)
-    adapters: dict[str, dict[int, Path]] = {}
-    for seed in args.seeds:
-        for method in args.methods:
-            if method == "safelora":
-                continue
-            adapters.setdefault(method, {})[seed] = train(method, seed, args.work, aligned, task_path, args)
-    results = evaluate_methods(aligned, adapters, eval_items, args)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-    trained = {m: runs for m, runs in adapters.items() if m in ("lora", "agl")}
-    forgetting = fit_forgetting_curves(trained, args.out, stamp)
-    summary = write_summary(results, args, time.perf_counter() - started, stamp, forgetting)
-    print(summary)
+    task_path, _ = write_task_data(args.work, n_train=args.n_train, n_eval=args.task_eval, eval_seed=args.eval_seed)
+    eval_settings = {
+        "limit_per_set": args.limit,
+        "task_items": args.task_eval,
+        "eval_seed": args.eval_seed,
+        "max_new_tokens": args.max_new_tokens,
+        "batch_size": args.batch_size,
+        "xstest": None if xstest is None else str(xstest),
+    }
+    ctx = SweepContext(args.work, aligned, unaligned, task_path, args.steps, args.lr, args.fisher_samples,
+                       args.n_train, aligned_recipe_fingerprint(aligned), eval_settings)  # fmt: skip
+    ctx.eval_id = eval_identity(eval_settings)
+    group = identity_key(group_identity(ctx))
+    plan = build_plan(methods, args.seeds, ctx, args.runs_dir, values)
+    done = [run for run in plan if run.path.is_file()]
+    print(f"sweep group {group[:12]} (aligned base {json.dumps(ctx.recipe)[:60]}): {len(plan)} runs, "
+          f"{len(done)} finished, {len(plan) - len(done)} to do")  # fmt: skip
+    for run in plan:
+        print(f"  [{'x' if run.path.is_file() else ' '}] {run.path.name}")
+    if args.dry_run:
+        return 0
+    deadline = deadline_of(args.until)
+    reference = execute_reference(ctx, args.runs_dir, group, not args.no_commit, not args.no_progress)
+    reference_key = json.loads(reference.read_text())["key"]
+    started_runs = 0
+    for run in plan:
+        if run.path.is_file():
+            continue
+        if deadline is not None and time.time() > deadline:
+            print(f"\n--until {args.until} reached; stopping (the rest runs next time)")
+            break
+        if args.max_runs is not None and started_runs >= args.max_runs:
+            print(f"\n--max-runs {args.max_runs} reached; stopping")
+            break
+        started_runs += 1
+        started = time.perf_counter()
+        print(f"\n=== {run.name} ({SWEEP[run.method].knob} = {format_value(run.value)})", flush=True)
+        path = execute(run, ctx, group, reference_key, not args.no_commit, not args.no_progress)
+        print(f"=== {path.name} written ({time.perf_counter() - started:.0f} s)", flush=True)
     return 0
 
 

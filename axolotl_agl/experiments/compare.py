@@ -10,6 +10,7 @@ Shared by ``make demo`` (:mod:`axolotl_agl.experiments.demo`) and ``benchmarks/d
 * :func:`train_config`: one run through ``accelerate launch -m axolotl.cli.train`` (skipped when its adapter exists).
 * :func:`evaluate_runs`: :func:`axolotl_agl.drift.evaluate_drift` over the aligned base (named ``aligned``) and
   every adapter: greedy replies to DriftCheck-mini (+ XSTest) and the held-out task items.
+  :func:`evaluate_model` does the same for one model alone (the benchmark sweep evaluates each run on its own).
 * :func:`aggregate` / :func:`render_table`: refusal on unsafe, over-refusal on safe, substantive compliance on
   unsafe, task exact match, drift (aligned refusal − method refusal on unsafe prompts) and the drift reduction vs
   plain LoRA, ``1 − drift_method / drift_LoRA``.
@@ -45,7 +46,9 @@ __all__ = [
     "aggregate",
     "aligned_fingerprint",
     "base_config",
+    "evaluate_model",
     "evaluate_runs",
+    "file_sha256",
     "method_config",
     "render_table",
     "run_comparison",
@@ -240,6 +243,41 @@ def evaluate_runs(
     )
 
 
+def evaluate_model(
+    model_dir: Path,
+    name: str,
+    *,
+    limit_per_set: int | None,
+    task_items: int,
+    eval_seed: int = EVAL_SEED,
+    max_new_tokens: int = 32,
+    xstest: Path | None = None,
+    out_dir: Path | None = None,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """DriftCheck of one full model directory on its own (reported as ``name``; its drift entries are null).
+
+    The same prompts, task items, generation and judge as :func:`evaluate_runs`; drift against another model is
+    computed afterwards from the per-prompt outcomes (the ``samples`` file written into ``out_dir``).
+    """
+    from axolotl_agl.drift.run import evaluate_drift
+
+    return evaluate_drift(
+        str(model_dir),
+        None,
+        max_new_tokens=max_new_tokens,
+        limit_per_set=limit_per_set,
+        batch_size=batch_size,
+        xstest=xstest,
+        task_items=task_items,
+        task_seed=eval_seed,
+        out_dir=out_dir,
+        base_name=name,
+        progress=progress,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Table
 # ---------------------------------------------------------------------------------------------------------------------
@@ -415,7 +453,8 @@ def render_table(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -488,7 +527,7 @@ def run_comparison(
             raise ValueError(f"unknown method {method!r}; run_comparison trains {METHODS}")
     work.mkdir(parents=True, exist_ok=True)
     task_path, _ = write_task_data(work, n_train=n_train, n_eval=task_items, eval_seed=eval_seed)
-    fingerprint = {"aligned": aligned_fingerprint(aligned), "task_data": _sha256(task_path)}
+    fingerprint = {"aligned": aligned_fingerprint(aligned), "task_data": file_sha256(task_path)}
     fisher_cache = work / f"agl_fisher-{aligned.name}-n{fisher_samples}.safetensors"
     runs: dict[str, Path] = {}
     logs: dict[str, list[dict]] = {}
