@@ -52,8 +52,16 @@ inputs_hash() {  # $1 = release: everything that decides the venv's contents
     } | sha256sum | cut -d' ' -f1
 }
 
+quiet_pip() {  # run pip; drop its notes on the axolotl extras the lean install leaves out on purpose
+    local rc
+    "$@" 2>&1 | grep -vE "is ignored: it is neither a file nor a directory|requires .*, which is not installed|dependency resolver does not currently take into account|but you have torch .* which is incompatible"
+    rc=${PIPESTATUS[0]}
+    return "$rc"
+}
+
 build_venv() {  # $1 = release
-    local v="$1" venv="$COMPAT_DIR/$1" want flag=()
+    local v="$1" venv="$COMPAT_DIR/$1" want flag=() start
+    start=$(date +%s)
     want="$(inputs_hash "$v")"
     if [ -f "$venv/.compat-stamp" ] && [ "$(cat "$venv/.compat-stamp")" = "$want" ]; then
         echo "[compat $v] venv up to date: $venv"
@@ -63,15 +71,16 @@ build_venv() {  # $1 = release
         flag=(--ignore-requires-python)
         echo "[compat $v] NOTE: axolotl $v declares Requires-Python >=3.12; installing it on $("$PY" --version 2>&1) with --ignore-requires-python"
     fi
-    echo "[compat $v] building $venv (first run or changed pins; ~2-4 minutes)"
+    echo "[compat $v] building $venv (first run or changed pins; ~3 minutes)"
     rm -rf "$venv"
-    "$PY" -m venv "$venv"
-    local pip=("$venv/bin/pip" install -q -c requirements/constraints.txt)
-    "${pip[@]}" "$TORCH_PIN"
+    # Called from an `if`, so `set -e` is off in here: every step checks its own status.
+    "$PY" -m venv "$venv" || return 1
+    local pip=(quiet_pip "$venv/bin/pip" install -q -c requirements/constraints.txt)
+    "${pip[@]}" "$TORCH_PIN" || return 1
     # shellcheck disable=SC2086
-    "${pip[@]}" "${flag[@]}" --no-deps "axolotl==$v" $NODEPS_EXTRAS
-    "${pip[@]}" -r "requirements/compat/$v.txt" -r requirements/dev.txt
-    "$venv/bin/python" - "$v" <<'EOF'
+    "${pip[@]}" "${flag[@]}" --no-deps "axolotl==$v" $NODEPS_EXTRAS || return 1
+    "${pip[@]}" -r "requirements/compat/$v.txt" -r requirements/dev.txt || return 1
+    "$venv/bin/python" - "$v" <<'EOF' || return 1
 import sys
 from importlib.metadata import version
 import torch
@@ -79,6 +88,7 @@ assert torch.__version__.startswith("2.13.0"), f"torch was replaced: {torch.__ve
 assert version("axolotl") == sys.argv[1], version("axolotl")
 EOF
     echo "$want" >"$venv/.compat-stamp"
+    echo "[compat $v] venv built in $(($(date +%s) - start)) s"
 }
 
 install_package() {  # $1 = release: editable install of this checkout, redone only when the checkout or pyproject changes
@@ -87,7 +97,7 @@ install_package() {  # $1 = release: editable install of this checkout, redone o
     if [ -f "$venv/.editable-stamp" ] && [ "$(cat "$venv/.editable-stamp")" = "$want" ]; then
         return 0
     fi
-    "$venv/bin/pip" install -q -c requirements/constraints.txt --no-deps -e "$ROOT"
+    quiet_pip "$venv/bin/pip" install -q -c requirements/constraints.txt --no-deps -e "$ROOT" || return 1
     echo "$want" >"$venv/.editable-stamp"
 }
 
