@@ -280,3 +280,134 @@ def test_directions_from_adapter_use_the_lora_scale(tmp_path):
     stored = {k: v.float().double() for k, v in tensors.items()}  # what the float32 file holds
     for name in LAYERS:
         torch.testing.assert_close(directions[name].dense(), _dense_delta(stored, name, 4.0))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The trainers, in-process on a tiny float64 PEFT Llama
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _tiny_trainer(tmp_path, cls, model=None):
+    pytest.importorskip("axolotl")
+    from axolotl.core.training_args import AxolotlTrainingArguments
+    from datasets import Dataset
+    from transformers import default_data_collator
+
+    from tests.helpers import tiny_peft_llama
+
+    model = model or tiny_peft_llama(["q_proj", "v_proj", "down_proj"], init_lora_weights=False).double()
+    args = AxolotlTrainingArguments(
+        output_dir=str(tmp_path / "out"), report_to=[], use_cpu=True, save_strategy="no", per_device_train_batch_size=2
+    )
+    rows = [{"input_ids": [1, 2, 3, 4], "labels": [1, 2, 3, 4], "attention_mask": [1] * 4}] * 2
+    return cls(model=model, args=args, train_dataset=Dataset.from_list(rows), data_collator=default_data_collator)
+
+
+def _chat_batch(seed: int = 0) -> dict[str, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    input_ids = torch.randint(0, 40, (2, 10), generator=gen)
+    labels = input_ids.clone()
+    labels[:, :4] = -100
+    labels[1, 8:] = -100
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": torch.ones_like(input_ids)}
+
+
+@pytest.mark.parametrize("num_items", [None, 9])
+def test_constrained_sft_trainer_uses_the_adapter_disabled_model_and_the_trainer_normalisation(tmp_path, num_items):
+    from axolotl_agl.experiments.peers.config import PeerConfig
+    from axolotl_agl.experiments.peers.constrained_sft import ConstrainedSFTTrainer
+
+    trainer = _tiny_trainer(tmp_path, ConstrainedSFTTrainer)
+    trainer.configure_peer(PeerConfig(method="constrained_sft", weight=0.1), {})
+    trainer.model_accepts_loss_kwargs = num_items is not None
+    model, batch = trainer.model, _chat_batch()
+    model.train()
+    loss = trainer.compute_loss(model, batch, num_items_in_batch=num_items)
+    grads = torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad])
+
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    with torch.no_grad(), model.disable_adapter():
+        aligned = model(**inputs).logits
+    policy = model(**inputs).logits
+    total, _, count = constrained_sft_sums(policy, aligned, batch["labels"], 0.1)
+    reference = total / (num_items or count)
+    assert not torch.allclose(policy.detach(), aligned), "adapter has no effect: nothing is tested"
+    # The normalisation is read off the Trainer's float32 cross-entropy, hence float32-level agreement.
+    torch.testing.assert_close(loss, reference, rtol=2e-6, atol=1e-9)
+    expected = torch.autograd.grad(reference, [p for p in model.parameters() if p.requires_grad])
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=2e-6, atol=1e-9)
+    logged = trainer._stored_metrics["train"]
+    assert {"peer/constrained_sft", "peer/task_ce"} <= set(logged)
+
+
+def _save_alignment_lora(out: Path, seed: int = 7) -> tuple[Path, torch.nn.Module]:
+    from tests.helpers import tiny_peft_llama
+
+    model = tiny_peft_llama(["q_proj", "v_proj"], init_lora_weights=False, r=3, lora_alpha=6, seed=seed)
+    model.save_pretrained(str(out))
+    return out, model
+
+
+def test_asft_trainer_penalty_matches_dense_reference(tmp_path):
+    from axolotl_agl.core.lora_modules import find_lora_linears
+    from axolotl_agl.experiments.peers.asft import AsFTTrainer
+    from axolotl_agl.experiments.peers.config import PeerConfig
+
+    adapter, aligned_model = _save_alignment_lora(tmp_path / "align-out")
+    trainer = _tiny_trainer(tmp_path, AsFTTrainer)
+    (tmp_path / "aligned").mkdir()
+    (tmp_path / "aligned" / "agl_source.json").write_text(json.dumps({"adapter": str(adapter)}))
+    trainer.configure_peer(PeerConfig(method="asft", weight=3.0), {"base_model": str(tmp_path / "aligned")})
+    assert set(trainer.directions) == {"model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj"}
+    total, terms = trainer.penalty_terms()
+
+    alignment = {h.name: h for h in find_lora_linears(aligned_model)}
+    reference = torch.zeros((), dtype=F64)
+    for handle in trainer.peer_layers:
+        a, b = handle.factors()
+        delta = handle.scale * b @ a
+        if handle.name in alignment:
+            al = alignment[handle.name]
+            v = (al.scale * al.factors()[1] @ al.factors()[0]).detach().double()
+            delta = delta - _dense_c(v) @ delta
+        reference = reference + (delta**2).sum()
+    torch.testing.assert_close(total, 3.0 * reference, rtol=1e-6, atol=1e-9)  # directions are stored in float32
+    torch.testing.assert_close(terms["asft"], reference.detach(), rtol=1e-6, atol=1e-9)
+
+
+def test_asft_without_an_alignment_lora_names_the_key(tmp_path):
+    from axolotl_agl.experiments.peers.asft import resolve_alignment_adapter
+    from axolotl_agl.experiments.peers.config import PeerConfig
+
+    with pytest.raises(ValueError, match=r"set peer_baseline\.alignment_adapter to the LoRA"):
+        resolve_alignment_adapter(PeerConfig(method="asft", weight=1.0), str(tmp_path))
+    with pytest.raises(ValueError, match=r"peer_baseline\.alignment_adapter .* is not a PEFT adapter directory"):
+        PeerConfig(method="asft", weight=1.0, alignment_adapter=str(tmp_path))
+    with pytest.raises(ValueError, match=r"peer_baseline\.weight is β for method constrained_sft and must be > 0"):
+        PeerConfig(method="constrained_sft", weight=0.0)
+
+
+def test_safemerge_output_loads_in_plain_peft_with_the_merged_updates(tmp_path):
+    """The merged adapter is a plain PEFT LoRA: loaded with PeftModel, each layer's ΔW is the expected one."""
+    from peft import PeftModel
+
+    from axolotl_agl.core.lora_modules import find_lora_linears
+    from axolotl_agl.experiments.peers.safemerge import safemerge_adapter
+    from tests.helpers import tiny_peft_llama
+
+    task = tiny_peft_llama(["q_proj", "v_proj", "down_proj"], init_lora_weights=False, seed=1)
+    task.save_pretrained(str(tmp_path / "task"))
+    safety_dir, safety = _save_alignment_lora(tmp_path / "safety")
+    base = tiny_peft_llama(["q_proj"], seed=1).unload()  # the same random base weights, without LoRA layers
+    info = safemerge_adapter(tmp_path, tmp_path / "task", tmp_path / "merged", tau=2.0, safety_adapter=safety_dir)
+    assert (info["merged_layers"], info["compared_layers"], info["layers"]) == (2, 2, 3)  # tau 2 > any cosine
+    merged = PeftModel.from_pretrained(base, str(tmp_path / "merged"))
+    deltas = {h.name: h.scale * h.factors()[1] @ h.factors()[0] for h in find_lora_linears(merged)}
+    task_deltas = {h.name: h.scale * h.factors()[1] @ h.factors()[0] for h in find_lora_linears(task)}
+    safety_deltas = {h.name: h.scale * h.factors()[1] @ h.factors()[0] for h in find_lora_linears(safety)}
+    for name, delta in deltas.items():
+        expected = task_deltas[name]
+        if name in safety_deltas:
+            expected = 0.8 * expected + 0.2 * safety_deltas[name]
+        torch.testing.assert_close(delta, expected, rtol=1e-5, atol=1e-7)

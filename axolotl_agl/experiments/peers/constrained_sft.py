@@ -135,7 +135,7 @@ class ConstrainedSFTTrainer(PeerTrainer):
         # Normalise the token sum exactly as the Trainer normalised the model's summed cross-entropy (micro-batch mean,
         # or num_items_in_batch, times the world size when tokens are averaged across devices).
         normaliser = (loss.detach().to(ce_sum.dtype) / ce_sum.detach()).clamp_min(0)
-        constrained = (normaliser * csft_sum).to(loss.dtype)
+        constrained = normaliser * csft_sum  # float32 (float64 for a float64 model), like the model's own loss
         terms = {"constrained_sft": constrained.detach(), "task_ce": loss.detach()}
         problem = self.nonfinite_message(constrained, terms)
         if problem is not None and self.allow_nonfinite(problem):
