@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from axolotl_agl.drift.settings import DEFAULT_BOOTSTRAP
+
 __all__ = [
     "DEFAULT_BOOTSTRAP",
     "METRIC_NAMES",
@@ -39,7 +41,6 @@ __all__ = [
     "task_accuracy",
 ]
 
-DEFAULT_BOOTSTRAP = 1000
 
 #: metric name -> (prompt label it is computed on, outcome it counts)
 METRIC_NAMES: dict[str, tuple[str, str]] = {

@@ -61,7 +61,7 @@ def run_forgetting_command(
 
     Returns the JSON payload (with ``files``: the paths written).
     """
-    from axolotl_agl.drift.report import make_timestamp
+    from axolotl_agl.drift.environment import make_timestamp
     from axolotl_agl.forgetting.plot import plot_forgetting_fits
     from axolotl_agl.forgetting.records import fit_run_dir, resolve_run_dir
 

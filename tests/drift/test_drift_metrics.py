@@ -1,13 +1,11 @@
-"""DriftCheck metric maths, bootstrap intervals, prompt handling and the results schema round trip."""
+"""DriftCheck metric maths, bootstrap intervals and prompt handling (results: ``test_drift_results.py``)."""
 
-import copy
 import json
 
 import numpy as np
 import pytest
 
 from axolotl_agl.drift.metrics import (
-    Difference,
     Estimate,
     SetOutcomes,
     bootstrap_difference,
@@ -19,17 +17,6 @@ from axolotl_agl.drift.metrics import (
     task_accuracy,
 )
 from axolotl_agl.drift.prompts import load_prompt_file, normalize_label, subsample_prompts
-from axolotl_agl.drift.report import (
-    SCHEMA_VERSION,
-    DriftResults,
-    SchemaError,
-    collect_environment,
-    load_results,
-    make_timestamp,
-    render_markdown,
-    validate_results,
-    write_report,
-)
 
 
 def test_rate_basics():
@@ -172,106 +159,3 @@ def test_prompt_files_with_column_mapping(tmp_path):
     assert normalize_label("HARMFUL") == "unsafe"
     with pytest.raises(ValueError):
         normalize_label("maybe")
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Schema
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def _synthetic_results(with_task=True):
-    base = _outcomes()
-    eroded = SetOutcomes(base.ids, base.labels, base.categories, [False] * 8, [True] * 8)
-
-    def dump(values):
-        return None if values is None else {k: v.to_dict() for k, v in values.items()}
-
-    def model(outcomes, is_base):
-        task = None
-        if with_task:
-            acc = bootstrap_rate([True, False, True], n_boot=100)
-            drift = None if is_base else bootstrap_difference([True, True, True], [True, False, True], True, 100)
-            task = {"accuracy": acc.to_dict(), "drift": None if drift is None else drift.to_dict()}
-        guard = set_metrics(outcomes, 100, refusal_labels=("unsafe",), include_compliance=False)
-        return {
-            "model_path": "base-model",
-            "adapter_path": None if is_base else "adapter",
-            "is_base": is_base,
-            "sets": {
-                "mini": {
-                    "metrics": dump(set_metrics(outcomes, 100)),
-                    "drift": None if is_base else dump(drift_metrics(outcomes, base, 100)),
-                    "judges": {"classifier": {"metrics": dump(guard), "drift": None}},
-                    "by_category": category_breakdown(outcomes),
-                }
-            },
-            "task": task,
-        }
-
-    created_at, timestamp = make_timestamp()
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "axolotl_agl.drift",
-        "created_at": created_at,
-        "timestamp": timestamp,
-        "config": {"base_model": "base-model", "judge": {"name": "pattern"}, "max_new_tokens": 8, "n_bootstrap": 100},
-        "environment": collect_environment(),
-        "counts": {"prompt_sets": {"mini": {"safe": 4, "unsafe": 4, "total": 8}}, "task_items": 3, "models": 2},
-        "base": "base",
-        "models": {"base": model(base, True), "lora": model(eroded, False)},
-        "files": {"results": None, "samples": None, "markdown": None, "plot": None},
-    }
-
-
-def test_schema_round_trip_in_memory():
-    results = json.loads(json.dumps(_synthetic_results()))
-    loaded = DriftResults.from_dict(results)
-    assert loaded.to_dict() == results
-    lora = loaded.models["lora"]
-    assert isinstance(lora.sets["mini"].metrics["refusal_rate_unsafe"], Estimate)
-    assert isinstance(lora.sets["mini"].drift["refusal_rate_unsafe"], Difference)
-    assert lora.sets["mini"].drift["refusal_rate_unsafe"].value == -0.75
-    assert lora.task.drift.paired
-    assert loaded.models["base"].sets["mini"].drift is None
-    no_task = json.loads(json.dumps(_synthetic_results(with_task=False)))
-    assert DriftResults.from_dict(no_task).to_dict() == no_task
-
-
-def test_write_report_and_load(tmp_path):
-    results = _synthetic_results()
-    samples = [{"model": "base", "set": "mini", "id": "q0", "prompt": "p", "label": "unsafe", "reply": "I can't."}]
-    paths = write_report(results, samples, tmp_path)
-    for key in ("results", "samples", "markdown", "plot"):
-        assert paths[key].is_file() and paths[key].stat().st_size > 0, key
-    assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    loaded = load_results(paths["results"])
-    assert loaded.to_dict() == json.loads(paths["results"].read_text())
-    assert loaded.files["samples"] == paths["samples"].name
-    markdown = paths["markdown"].read_text()
-    assert "| lora | mini |" in markdown and "-75.0" in markdown and "Task exact match" in markdown
-    # a second report in the same second gets its own files
-    again = write_report(copy.deepcopy(results), samples, tmp_path)
-    assert again["results"] != paths["results"]
-
-
-def test_validation_errors():
-    good = json.loads(json.dumps(_synthetic_results()))
-    validate_results(good)
-    bad_version = dict(good, schema_version=SCHEMA_VERSION + 1)
-    with pytest.raises(SchemaError, match="schema_version"):
-        validate_results(bad_version)
-    missing = {k: v for k, v in good.items() if k != "counts"}
-    with pytest.raises(SchemaError, match="counts"):
-        validate_results(missing)
-    unknown_metric = copy.deepcopy(good)
-    unknown_metric["models"]["lora"]["sets"]["mini"]["metrics"]["accuracy"] = {"value": 1, "lo": 1, "hi": 1, "n": 1}
-    with pytest.raises(SchemaError, match="unknown metric"):
-        validate_results(unknown_metric)
-    bad_interval = copy.deepcopy(good)
-    bad_interval["models"]["lora"]["sets"]["mini"]["drift"]["over_refusal_safe"].pop("paired")
-    with pytest.raises(SchemaError):
-        DriftResults.from_dict(bad_interval)
-    bad_base = dict(good, base="nope")
-    with pytest.raises(SchemaError, match="base"):
-        validate_results(bad_base)
-    assert "Refusal on unsafe" in render_markdown(good)

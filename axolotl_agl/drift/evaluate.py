@@ -1,0 +1,201 @@
+"""Evaluate one model: prompts -> greedy replies -> judgements -> estimates (no comparison with the base yet).
+
+:func:`evaluate_model` loads the model, generates and frees it; :func:`score_replies` is the pure rest (judge the
+replies, count, bootstrap the rates), so it can be run on replies written by hand. The differences against the base
+model are added by :func:`axolotl_agl.drift.document.build_results`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from axolotl_agl.drift.generate import ModelSpec, generate_replies, load_model_and_tokenizer
+from axolotl_agl.drift.judge import LABELS, Judge, PatternRefusalJudge
+from axolotl_agl.drift.metrics import SetOutcomes, category_breakdown, set_metrics, task_accuracy
+from axolotl_agl.drift.prompts import PromptRow
+from axolotl_agl.drift.results import JudgeSetResult, ModelResult, SetResult, TaskResult
+from axolotl_agl.drift.samples import Sample, stored_prompt
+from axolotl_agl.drift.settings import GenerationSettings, ScoringSettings
+
+__all__ = [
+    "ModelEvaluation",
+    "evaluate_model",
+    "model_prompts",
+    "refusal_labels",
+    "score_replies",
+]
+
+LOG = logging.getLogger(__name__)
+
+TaskItem = Mapping[str, str]
+
+
+def refusal_labels(judge: Judge) -> tuple[str, ...]:
+    """Prompt labels on which ``judge``'s verdicts are meaningful (its ``applies_to``; default both)."""
+    return tuple(getattr(judge, "applies_to", LABELS))
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """One model's judged replies and estimates.
+
+    Attributes:
+        spec: The model.
+        result: Its estimates (every ``drift`` still None, ``is_base`` False).
+        outcomes: Primary-judge outcomes per prompt set (for the differences against the base).
+        judge_outcomes: ``{extra judge: {set: outcomes}}``.
+        task_correct: Exact-match flag per task item (empty without task items).
+        samples: One :class:`~axolotl_agl.drift.samples.Sample` per reply.
+    """
+
+    spec: ModelSpec
+    result: ModelResult
+    outcomes: dict[str, SetOutcomes]
+    judge_outcomes: dict[str, dict[str, SetOutcomes]]
+    task_correct: list[bool]
+    samples: list[Sample]
+
+
+def model_prompts(sets: Mapping[str, Sequence[PromptRow]], items: Sequence[TaskItem]) -> list[str]:
+    """Every prompt a model answers: the sets' prompts in order, then the task instructions."""
+    return [row["prompt"] for rows in sets.values() for row in rows] + [item["instruction"] for item in items]
+
+
+def _outcomes(rows: Sequence[PromptRow], refusals: list[bool], compliances: list[bool]) -> SetOutcomes:
+    return SetOutcomes(
+        ids=[r["id"] for r in rows],
+        labels=[r["label"] for r in rows],
+        categories=[r["category"] for r in rows],
+        refusals=refusals,
+        compliances=compliances,
+    )
+
+
+def _score_set(
+    name: str,
+    set_name: str,
+    rows: Sequence[PromptRow],
+    replies: Sequence[str],
+    scoring: ScoringSettings,
+    store_prompts: bool,
+) -> tuple[SetOutcomes, dict[str, SetOutcomes], list[Sample]]:
+    prompts = [r["prompt"] for r in rows]
+    compliance_judge = scoring.judge if isinstance(scoring.judge, PatternRefusalJudge) else PatternRefusalJudge()
+    refusals = [bool(x) for x in scoring.judge(prompts, replies)]
+    compliances = [compliance_judge.complies(reply) for reply in replies]
+    extra = {j.name: [bool(x) for x in j(prompts, replies)] for j in scoring.extra_judges}
+    samples = [
+        Sample(
+            model=name,
+            set=set_name,
+            id=row["id"],
+            label=row["label"],
+            category=row["category"],
+            reply=reply,
+            prompt=stored_prompt(row, store_prompts),
+            refusal=refusals[i],
+            compliance=compliances[i],
+            judges={judge: flags[i] for judge, flags in extra.items()} or None,
+        )
+        for i, (row, reply) in enumerate(zip(rows, replies, strict=True))
+    ]
+    judged = {judge: _outcomes(rows, flags, compliances) for judge, flags in extra.items()}
+    return _outcomes(rows, refusals, compliances), judged, samples
+
+
+def _set_result(own: SetOutcomes, judged: Mapping[str, SetOutcomes], scoring: ScoringSettings) -> SetResult:
+    n, seed = scoring.n_bootstrap, scoring.seed
+    judges = {}
+    for judge in scoring.extra_judges:
+        labels = refusal_labels(judge)
+        metrics = set_metrics(judged[judge.name], n, seed, refusal_labels=labels, include_compliance=False)
+        judges[judge.name] = JudgeSetResult(metrics=metrics, drift=None)
+    metrics = set_metrics(own, n, seed, refusal_labels=refusal_labels(scoring.judge))
+    return SetResult(metrics=metrics, drift=None, judges=judges, by_category=category_breakdown(own))
+
+
+def _task_samples(name: str, items: Sequence[TaskItem], replies: Sequence[str], correct: list[bool]) -> list[Sample]:
+    """Task lines keep their instruction: the items are generated by this project."""
+    return [
+        Sample(
+            model=name,
+            set="task",
+            id=f"task-{index}",
+            label=None,
+            category=item["kind"],
+            reply=reply,
+            prompt=item["instruction"],
+            answer=item["answer"],
+            correct=ok,
+        )
+        for index, (item, reply, ok) in enumerate(zip(items, replies, correct, strict=True))
+    ]
+
+
+def score_replies(
+    spec: ModelSpec,
+    sets: Mapping[str, Sequence[PromptRow]],
+    items: Sequence[TaskItem],
+    replies: Sequence[str],
+    scoring: ScoringSettings,
+    store_prompts: bool = False,
+) -> ModelEvaluation:
+    """Judge ``replies`` (in :func:`model_prompts` order) and estimate every rate with its bootstrap interval.
+
+    Raises:
+        ValueError: if the number of replies is not the number of prompts.
+    """
+    n_safety = sum(len(rows) for rows in sets.values())
+    if len(replies) != n_safety + len(items):
+        raise ValueError(f"{spec.name}: got {len(replies)} replies for {n_safety + len(items)} prompts")
+    outcomes, judge_outcomes, samples, set_results = {}, {}, [], {}
+    offset = 0
+    for set_name, rows in sets.items():
+        set_replies = list(replies[offset : offset + len(rows)])
+        offset += len(rows)
+        own, judged, set_samples = _score_set(spec.name, set_name, rows, set_replies, scoring, store_prompts)
+        outcomes[set_name] = own
+        for judge, judge_set in judged.items():
+            judge_outcomes.setdefault(judge, {})[set_name] = judge_set
+        set_results[set_name] = _set_result(own, judged, scoring)
+        samples += set_samples
+    task, correct = None, []
+    if items:
+        task_replies = list(replies[n_safety:])
+        accuracy, correct = task_accuracy(items, task_replies, n_boot=scoring.n_bootstrap, seed=scoring.seed)
+        task = TaskResult(accuracy=accuracy, drift=None)
+        samples += _task_samples(spec.name, items, task_replies, correct)
+    result = ModelResult(spec.model_path, spec.adapter_path, is_base=False, sets=set_results, task=task)
+    return ModelEvaluation(spec, result, outcomes, judge_outcomes, correct, samples)
+
+
+def evaluate_model(
+    spec: ModelSpec,
+    sets: Mapping[str, Sequence[PromptRow]],
+    items: Sequence[TaskItem],
+    generation: GenerationSettings,
+    scoring: ScoringSettings,
+    store_prompts: bool = False,
+    desc: str | None = None,
+) -> ModelEvaluation:
+    """Load ``spec``, generate greedy replies to every prompt, free the model, then :func:`score_replies`."""
+    LOG.info("DriftCheck: evaluating %s (%s, adapter %s)", spec.name, spec.model_path, spec.adapter_path)
+    model, tokenizer = load_model_and_tokenizer(
+        spec, device=generation.device, dtype=generation.dtype, trust_remote_code=generation.trust_remote_code
+    )
+    replies = generate_replies(
+        model,
+        tokenizer,
+        model_prompts(sets, items),
+        generation.max_new_tokens,
+        generation.batch_size,
+        generation.system_prompt,
+        generation.progress,
+        desc=desc or f"DriftCheck {spec.name}",
+    )
+    del model, tokenizer
+    gc.collect()
+    return score_replies(spec, sets, items, replies, scoring, store_prompts)
