@@ -1,19 +1,135 @@
 """Click command ``drift`` (``axolotl-agl drift``) and ``agl-drift`` (``axolotl agl-drift``): DriftCheck evaluation.
 
-Importing this module imports only click; torch and transformers load when the command runs.
+The options come in five groups, each a frozen dataclass built from the click parameters of the same names:
+:class:`ModelOptions` (which models), :class:`PromptOptions` (which prompts and task items),
+:class:`~axolotl_agl.drift.settings.GenerationSettings` (generation, model loading), :class:`JudgeOptions`
+(judges, bootstrap) and :class:`OutputOptions` (files, terminal). :func:`run_drift_command` resolves them and runs
+:func:`~axolotl_agl.drift.run.run_drift`.
+
+Importing this module imports only click (no torch, no numpy); they load when the command runs.
 Run it directly with ``python -m axolotl_agl.drift.cli --help``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from axolotl_agl.drift.settings import GenerationSettings, ScoringSettings
 from axolotl_agl.utils.env import set_safe_env
 
-__all__ = ["agl_drift", "drift_command", "parse_adapter_option", "run_drift_command"]
+if TYPE_CHECKING:
+    from axolotl_agl.drift.generate import ModelSpec
+    from axolotl_agl.drift.prompts import PromptRow
+    from axolotl_agl.drift.results import DriftResults
+
+__all__ = [
+    "DriftOptions",
+    "JudgeOptions",
+    "ModelOptions",
+    "OutputOptions",
+    "PromptOptions",
+    "agl_drift",
+    "drift_command",
+    "group_options",
+    "parse_adapter_option",
+    "run_drift_command",
+]
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """``--base-model``, ``--adapter NAME=PATH`` (repeatable), ``--config`` (Axolotl YAML, repeatable)."""
+
+    base_model: str | None = None
+    adapters: tuple[str, ...] = ()
+    configs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    """Prompt sets (DriftCheck-mini, XSTest, files, a hub dataset), their columns and size, and the task items."""
+
+    prompts: tuple[str, ...] = ()
+    prompt_column: str = "prompt"
+    label_column: str = "label"
+    category_column: str = "category"
+    id_column: str = "id"
+    hub_dataset: str | None = None
+    hub_split: str = "test"
+    hub_subset: str | None = None
+    xstest: str | None = None
+    driftcheck: bool = True
+    limit: int | None = None
+    task_items: int = 0
+    task_seed: int = 20240917
+
+    def columns(self) -> dict[str, str | None]:
+        """Column names for :func:`~axolotl_agl.drift.prompts.load_prompt_file` (empty = not present)."""
+        return {
+            "prompt_column": self.prompt_column,
+            "label_column": self.label_column,
+            "category_column": self.category_column or None,
+            "id_column": self.id_column or None,
+        }
+
+
+@dataclass(frozen=True)
+class JudgeOptions:
+    """The optional classifier judge, and the bootstrap (resamples, seed)."""
+
+    classifier: str | None = None
+    classifier_kind: str = "auto"
+    classifier_labels: tuple[str, ...] = ()
+    classifier_primary: bool = False
+    bootstrap: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where the report goes, whether third-party prompt text is kept, and progress bars."""
+
+    out_dir: str = "drift-results"
+    store_prompts: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class DriftOptions:
+    """All options of the command, by group."""
+
+    models: ModelOptions
+    prompts: PromptOptions
+    generation: GenerationSettings
+    judging: JudgeOptions
+    output: OutputOptions
+
+
+def group_options(values: dict[str, Any]) -> DriftOptions:
+    """Sort the click parameters ``values`` into the option groups (every parameter belongs to exactly one).
+
+    Raises:
+        TypeError: on a parameter no group declares.
+    """
+    rest = dict(values)
+
+    def take(cls: type) -> Any:
+        return cls(**{f.name: rest.pop(f.name) for f in fields(cls) if f.name in rest})
+
+    options = DriftOptions(
+        models=take(ModelOptions),
+        prompts=take(PromptOptions),
+        generation=take(GenerationSettings),
+        judging=take(JudgeOptions),
+        output=take(OutputOptions),
+    )
+    if rest:
+        raise TypeError(f"options without a group: {sorted(rest)}")
+    return replace(options, generation=replace(options.generation, progress=not options.output.quiet))
 
 
 def parse_adapter_option(value: str) -> tuple[str, str]:
@@ -24,64 +140,27 @@ def parse_adapter_option(value: str) -> tuple[str, str]:
     return name.strip(), path.strip()
 
 
-def run_drift_command(
-    base_model: str | None,
-    adapters: tuple[str, ...],
-    configs: tuple[str, ...],
-    prompts: tuple[str, ...],
-    prompt_column: str,
-    label_column: str,
-    category_column: str,
-    id_column: str,
-    hub_dataset: str | None,
-    hub_split: str,
-    hub_subset: str | None,
-    xstest: str | None,
-    driftcheck: bool,
-    limit: int | None,
-    max_new_tokens: int,
-    batch_size: int,
-    classifier: str | None,
-    classifier_kind: str,
-    classifier_labels: tuple[str, ...],
-    classifier_primary: bool,
-    trust_remote_code: bool,
-    out_dir: str,
-    task_items: int,
-    task_seed: int,
-    bootstrap: int,
-    seed: int,
-    device: str,
-    dtype: str | None,
-    system_prompt: str | None,
-    quiet: bool,
-) -> dict[str, Any]:
-    """Resolve the CLI options, run :func:`~axolotl_agl.drift.run.evaluate_drift` and print the report."""
-    set_safe_env()
-    from axolotl_agl.drift.generate import ModelSpec, read_axolotl_config, resolve_model_spec
-    from axolotl_agl.drift.judge import ClassifierJudge, PatternRefusalJudge
-    from axolotl_agl.drift.prompts import default_prompt_sets, load_hub_prompts, load_prompt_file
-    from axolotl_agl.drift.report import render_markdown
-    from axolotl_agl.drift.run import DEFAULT_BASE_NAME, evaluate_drift
+def resolve_models(options: ModelOptions) -> tuple[str, list[ModelSpec]]:
+    """``(base model, models to compare with it)`` from ``--base-model``, ``--config`` and ``--adapter``."""
+    from axolotl_agl.drift.generate import read_axolotl_config, resolve_model_spec
+    from axolotl_agl.drift.run import DEFAULT_BASE_NAME
 
-    config_specs: list[ModelSpec] = []
-    config_bases: set[str] = set()
-    for config in configs:
+    specs, config_bases = [], set()
+    for config in options.configs:
         try:
             config_base, spec = read_axolotl_config(config)
         except (ValueError, FileNotFoundError) as exc:
             raise click.UsageError(str(exc)) from exc
         config_bases.add(config_base)
-        config_specs.append(spec)
+        specs.append(spec)
+    base_model = options.base_model
     if base_model is None:
         if len(config_bases) != 1:
             raise click.UsageError("pass --base-model, or --config files that share one base_model")
         base_model = config_bases.pop()
     elif config_bases - {base_model}:
         raise click.UsageError(f"--config base_model {sorted(config_bases)} differs from --base-model {base_model}")
-
-    specs: list[ModelSpec] = list(config_specs)
-    for option in adapters:
+    for option in options.adapters:
         name, path = parse_adapter_option(option)
         try:
             specs.append(resolve_model_spec(name, base_model, path))
@@ -90,68 +169,76 @@ def run_drift_command(
     names = [DEFAULT_BASE_NAME, *(s.name for s in specs)]
     if len(set(names)) != len(names):
         raise click.UsageError(f"model names must be unique (and not {DEFAULT_BASE_NAME!r}): {names}")
+    return base_model, specs
 
-    columns = {
-        "prompt_column": prompt_column,
-        "label_column": label_column,
-        "category_column": category_column or None,
-        "id_column": id_column or None,
-    }
+
+def load_prompt_sets(options: PromptOptions) -> dict[str, list[PromptRow]]:
+    """The prompt sets the options name (DriftCheck-mini, XSTest, ``--prompts`` files, ``--hub-dataset``)."""
+    from axolotl_agl.drift.prompts import default_prompt_sets, load_hub_prompts, load_prompt_file
+
     try:
-        sets = default_prompt_sets(xstest=xstest, driftcheck=driftcheck)
-        for path in prompts:
-            sets[Path(path).stem] = load_prompt_file(path, **columns)
+        sets = default_prompt_sets(xstest=options.xstest, driftcheck=options.driftcheck)
+        for path in options.prompts:
+            sets[Path(path).stem] = load_prompt_file(path, **options.columns())
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    if hub_dataset:
+    if options.hub_dataset:
+        name = options.hub_dataset
         try:
-            sets[hub_dataset] = load_hub_prompts(hub_dataset, split=hub_split, subset=hub_subset, **columns)
+            sets[name] = load_hub_prompts(name, split=options.hub_split, subset=options.hub_subset, **options.columns())
         except Exception as exc:  # offline, unknown name, wrong split/columns: all end the command the same way
-            raise click.ClickException(f"could not load hub dataset {hub_dataset!r}: {exc}") from exc
-    if not sets and task_items <= 0:
+            raise click.ClickException(f"could not load hub dataset {name!r}: {exc}") from exc
+    if not sets and options.task_items <= 0:
         raise click.UsageError("no prompts: keep DriftCheck-mini, or pass --prompts/--xstest/--hub-dataset")
+    return sets
 
-    judge = PatternRefusalJudge()
-    extra_judges = []
-    if classifier:
-        labels = [int(x) if x.isdigit() else x for x in classifier_labels] or None
-        classifier_judge = ClassifierJudge(
-            classifier,
-            kind=classifier_kind,
-            refusal_labels=labels,
-            batch_size=batch_size,
-            device=device,
-            trust_remote_code=trust_remote_code,
-        )
-        if classifier_primary:
-            judge, extra_judges = classifier_judge, [PatternRefusalJudge()]
-        else:
-            extra_judges = [classifier_judge]
 
-    results = evaluate_drift(
+def build_scoring(options: JudgeOptions, generation: GenerationSettings) -> ScoringSettings:
+    """The pattern judge, plus the classifier (as an extra judge, or as the primary one with ``--classifier-primary``)."""
+    from axolotl_agl.drift.judge import ClassifierJudge, PatternRefusalJudge
+
+    scoring = ScoringSettings(n_bootstrap=options.bootstrap, seed=options.seed)
+    if not options.classifier:
+        return scoring
+    labels = [int(x) if x.isdigit() else x for x in options.classifier_labels] or None
+    classifier = ClassifierJudge(
+        options.classifier,
+        kind=options.classifier_kind,
+        refusal_labels=labels,
+        batch_size=generation.batch_size,
+        device=generation.device,
+        trust_remote_code=generation.trust_remote_code,
+    )
+    if options.classifier_primary:
+        return replace(scoring, judge=classifier, extra_judges=(PatternRefusalJudge(),))
+    return replace(scoring, extra_judges=(classifier,))
+
+
+def run_drift_command(options: DriftOptions) -> DriftResults:
+    """Resolve the options, run :func:`~axolotl_agl.drift.run.run_drift` and print the report and file paths."""
+    set_safe_env()
+    from axolotl_agl.drift.markdown import render_markdown
+    from axolotl_agl.drift.report import report_paths
+    from axolotl_agl.drift.run import run_drift
+
+    base_model, specs = resolve_models(options.models)
+    sets = load_prompt_sets(options.prompts)
+    scoring = build_scoring(options.judging, options.generation)
+    results = run_drift(
         base_model,
-        adapters=specs,
-        prompt_sets=sets,
-        max_new_tokens=max_new_tokens,
-        limit_per_set=limit,
-        batch_size=batch_size,
-        judge=judge,
-        out_dir=out_dir,
-        extra_judges=extra_judges,
-        task_items=task_items,
-        task_seed=task_seed,
-        n_bootstrap=bootstrap,
-        seed=seed,
-        device=device,
-        dtype=dtype,
-        trust_remote_code=trust_remote_code,
-        system_prompt=system_prompt,
-        progress=not quiet,
+        specs,
+        sets,
+        limit_per_set=options.prompts.limit,
+        task_items=options.prompts.task_items,
+        task_seed=options.prompts.task_seed,
+        generation=options.generation,
+        scoring=scoring,
+        out_dir=options.output.out_dir,
+        store_prompts=options.output.store_prompts,
     )
     click.echo(render_markdown(results))
-    for kind, name in results["files"].items():
-        if name:
-            click.echo(f"{kind}: {Path(out_dir) / name}")
+    for kind, path in report_paths(options.output.out_dir, results).items():
+        click.echo(f"{kind}: {path}")
     return results
 
 
@@ -205,6 +292,11 @@ def _build_command(name: str) -> click.Command:
     @click.option("--classifier-primary", is_flag=True, help="Use the classifier as the primary judge.")
     @click.option("--trust-remote-code", is_flag=True, help="Allow custom model code (off unless given).")
     @click.option("--out-dir", default="drift-results", show_default=True, type=click.Path(file_okay=False))
+    @click.option(
+        "--store-prompts",
+        is_flag=True,
+        help="Keep the text of third-party prompts (XSTest, your files, hub sets) in the samples file (default: ids).",
+    )
     @click.option("--task-items", type=click.IntRange(min=0), default=0, show_default=True, help="Benign task items.")
     @click.option("--task-seed", type=int, default=20240917, show_default=True)
     @click.option("--bootstrap", type=click.IntRange(min=10), default=1000, show_default=True)
@@ -215,7 +307,7 @@ def _build_command(name: str) -> click.Command:
     @click.option("--quiet", is_flag=True, help="No progress bars.")
     def command(**kwargs: Any) -> None:
         """DriftCheck: refusal, over-refusal and compliance of fine-tuned models versus their base model."""
-        run_drift_command(**kwargs)
+        run_drift_command(group_options(kwargs))
 
     return command
 
