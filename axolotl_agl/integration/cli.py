@@ -20,10 +20,10 @@ def _check_yaml_selects_alignguard(config: str) -> None:
     """Fail early, with the fix, when the YAML lacks ``adapter: alignguard`` or the plugin entry."""
     import yaml
 
+    from axolotl_agl.integration.checks import lists_our_plugin
+
     raw = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-    plugins = [str(p) for p in raw.get("plugins") or []] if isinstance(raw, dict) else []
-    listed = any(p.rsplit(".", 1)[-1] == "AlignGuardPlugin" for p in plugins)
-    if not isinstance(raw, dict) or raw.get("adapter") != "alignguard" or not listed:
+    if not isinstance(raw, dict) or raw.get("adapter") != "alignguard" or not lists_our_plugin(raw):
         raise click.UsageError(
             f"{config}: agl-fisher needs `adapter: alignguard` and `plugins: [axolotl_agl.AlignGuardPlugin]` "
             "in the YAML"
@@ -37,24 +37,19 @@ def run_fisher_command(config: str) -> Path:
     from axolotl.cli.config import load_cfg
     from axolotl.cli.utils.load import load_model_and_tokenizer
 
-    from axolotl_agl.integration.plugin import agl_config_of, alignguard_enabled, prepare_alignment_examples
     from axolotl_agl.integration.precompute import obtain_fisher_summary
+    from axolotl_agl.integration.settings import agl_config_of, alignguard_enabled, alignment_data_of, state_of
 
     cfg = load_cfg(config)
     if not alignguard_enabled(cfg):
         raise click.UsageError(
             f"{config}: agl-fisher needs `adapter: alignguard` and `plugins: [axolotl_agl.AlignGuardPlugin]`"
         )
-    examples = prepare_alignment_examples(cfg)  # bad alignment data fails here, before the model is loaded
+    # Bad alignment data fails here, before the model is loaded.
+    examples = state_of(cfg).alignment_examples(cfg, alignment_data_of(cfg))
     model, tokenizer, _ = load_model_and_tokenizer(cfg=cfg)
     result = obtain_fisher_summary(
-        model,
-        tokenizer,
-        agl_config_of(cfg),
-        base_model=str(cfg.base_model),
-        sequence_len=int(cfg.sequence_len or 2048),
-        output_dir=str(cfg.output_dir),
-        examples=examples,
+        model, tokenizer, agl_config_of(cfg), str(cfg.base_model), str(cfg.output_dir), examples
     )
     state = "reused" if result.reused else "computed"
     click.echo(f"AlignGuard Fisher cache {state}: {result.path} ({len(result.summary)} modules)")

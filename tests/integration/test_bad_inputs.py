@@ -30,6 +30,7 @@ from axolotl.integrations.base import PluginManager  # noqa: E402
 from axolotl.utils.config import normalize_config, validate_config  # noqa: E402
 from axolotl.utils.dict import DictDefault  # noqa: E402
 
+from axolotl_agl.integration.settings import state_of  # noqa: E402
 from tests.helpers import write_axolotl_config  # noqa: E402
 
 PLUGIN = "axolotl_agl.AlignGuardPlugin"
@@ -243,6 +244,13 @@ CASES = [
         r"does not support DeepSpeed ZeRO-3",
     ),
     (
+        "deepspeed-sequence-parallel",
+        "config",
+        {"deepspeed": "{zero2}", "context_parallel_size": 2},
+        r"does not support context_parallel_size: 2 with deepspeed: .*which would count 2 times; remove "
+        r"`context_parallel_size:` \(or set it to 1\) or use adapter: lora",
+    ),
+    (
         "kd-plugin-trainer",
         "config",
         {"plugins": ["axolotl.integrations.kd.KDPlugin", PLUGIN], "kd_trainer": True},
@@ -366,14 +374,25 @@ def test_supported_configs_pass_every_early_stage(files, overrides):
     assert cfg.adapter == "lora"
 
 
+def test_unversioned_fsdp_config_follows_what_axolotl_filled_in(files):
+    """An ``fsdp_config:`` without a version is FSDP2 where validation fills in 2 (0.20+), FSDP1 where it fills in 1."""
+    overrides = {"fsdp_config": {"reshard_after_forward": True}}
+    filled_in = validated(files, **overrides).fsdp_version
+    assert str(filled_in) in ("1", "2")
+    if str(filled_in) == "2":
+        assert run_stage("model", files, overrides).adapter == "lora"
+    else:
+        with pytest.raises(ValueError, match=r"does not support FSDP1 \(this Axolotl runs an fsdp_config: without"):
+            run_stage("data", files, overrides)
+
+
 def test_long_alignment_examples_are_cut_with_a_count(files, caplog):
     overrides = {"alignguard": {"alignment_datasets": [{"path": "{long}"}], "fisher_max_tokens": 48}}
     cfg = validated(files, **overrides)
     with caplog.at_level(logging.WARNING, logger="axolotl_agl"):
         PluginManager.get_instance().load_datasets(cfg, preprocess=False)
     assert "AlignGuard: 6 of 6 alignment examples were longer than 48 tokens and were cut" in caplog.text
-    plugin = PluginManager.get_instance().plugins[PLUGIN]
-    (examples,) = plugin._examples.values()
+    ((_, examples),) = state_of(cfg).examples.values()
     assert len(examples) == 6 and all(len(e.input_ids) == 48 for e in examples)
 
 

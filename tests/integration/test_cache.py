@@ -60,7 +60,6 @@ def obtain(tmp_path: Path, model=None, data=None, base: str = "tiny", **agl_sett
         _Tokenizer(),
         agl,
         base_model=base,
-        sequence_len=32,
         output_dir=str(tmp_path),
         show_progress=False,
         examples=data if data is not None else examples(),
