@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -58,18 +59,18 @@ class MethodSpec:
         kind: ``reference`` (plain LoRA), ``train`` (a training run) or ``post_hoc`` (transforms the plain-LoRA
             adapter of the same seed; no training).
         revision: Part of the run identity; bump when the method's code changes what a run produces.
-        pending: Why the method cannot run yet (None when it can).
+        requires: Module the method's code lives in (the method waits until it can be imported).
     """
 
     knob: str | None
     values: tuple[float | None, ...]
     kind: str
     revision: int = 1
-    pending: str | None = None
+    requires: str | None = None
     note: str = ""
 
 
-_PEERS_PENDING = "waits for the peers package axolotl_agl.experiments.peers (its YAML keys and knob)"
+_PEERS = "axolotl_agl.experiments.peers."
 
 #: The sweep. Values go from weak (close to plain LoRA) to strong, so the task accuracy of LoRA − 1 point is bracketed.
 SWEEP: dict[str, MethodSpec] = {
@@ -79,20 +80,30 @@ SWEEP: dict[str, MethodSpec] = {
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
     "safelora": MethodSpec(
-        "threshold", (0.05, 0.1, 0.2, 0.35), "post_hoc", note="project layers whose cosine is below it"
+        "threshold", (0.05, 0.1, 0.2, 0.35), "post_hoc", requires=_PEERS + "safelora", note="project below it"
     ),
-    "l2": MethodSpec("weight", (0.01, 0.03, 0.1, 0.3), "train", note="λ of λ·Σ‖ΔW‖²"),
-    "ewc": MethodSpec("weight", (10.0, 100.0, 1e3, 1e4), "train", note="λ of the diagonal-Fisher EWC term"),
+    "l2": MethodSpec("weight", (0.01, 0.03, 0.1, 0.3), "train", requires=_PEERS + "l2", note="λ of λ·Σ‖ΔW‖²"),
+    "ewc": MethodSpec("weight", (10.0, 100.0, 1e3, 1e4), "train", requires=_PEERS + "ewc", note="λ of F⊙ΔW²"),
     "constrained_sft": MethodSpec(
-        "beta", (0.03, 0.1, 0.3, 1.0), "train", pending=_PEERS_PENDING, note="token-wise KL to the aligned model"
+        "beta", (0.03, 0.1, 0.3, 1.0), "train", requires=_PEERS + "constrained_sft", note="token-wise KL, β"
     ),
-    "asft": MethodSpec(
-        "lambda", (0.1, 1.0, 10.0, 100.0), "train", pending=_PEERS_PENDING, note="penalty orthogonal to W_al − W_base"
-    ),
+    "asft": MethodSpec("lambda", (0.1, 1.0, 10.0, 100.0), "train", requires=_PEERS + "asft", note="λ·‖(I − Ĉ)ΔW‖²"),
     "safemerge": MethodSpec(
-        "tau", (0.1, 0.2, 0.35, 0.5), "post_hoc", pending=_PEERS_PENDING, note="merge the safety LoRA below τ"
+        "tau", (0.1, 0.2, 0.35, 0.5), "post_hoc", requires=_PEERS + "safemerge", note="merge the safety LoRA below τ"
     ),
 }
+
+
+def pending_reason(method: str) -> str | None:
+    """Why ``method`` cannot run in this checkout (its module does not import), or None."""
+    module = SWEEP[method].requires
+    if module is None:
+        return None
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ImportError:  # e.g. the parent is still a single-file module, not a package
+        found = False
+    return None if found else f"needs {module} (not in this checkout)"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -239,11 +250,15 @@ def _configure_replay(cfg: dict, value: float | None, ctx: SweepContext) -> dict
 
 
 def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext], dict]:
+    """A training-time peer of :mod:`axolotl_agl.experiments.peers`: its plugin and ``peer_baseline`` block, with
+    the knob as ``peer_baseline.weight`` (λ for l2 / ewc / asft, β for constrained_sft)."""
+
     def configure(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
         cfg = dict(cfg)
         cfg["plugins"] = ["axolotl_agl.experiments.peers.PeerPlugin"]
-        block = {"method": method, "weight": float(value), "fisher_num_samples": ctx.fisher_samples}
+        block: dict[str, Any] = {"method": method, "weight": float(value)}
         if method == "ewc":
+            block["fisher_num_samples"] = ctx.fisher_samples
             block["fisher_cache_path"] = str(ctx.work / f"ewc_fisher-{identity_key(ctx.recipe)[:12]}.safetensors")
         cfg["peer_baseline"] = block
         return cfg
@@ -251,23 +266,27 @@ def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext],
     return configure
 
 
-#: Training-config builders of the methods that can run now. Peers from the peers package are added here.
+#: Training-config builders (post-hoc methods have none: they transform the LoRA adapter, see :func:`execute`).
 CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
     "lora": _configure_lora,
     "agl": _configure_agl,
     "replay": _configure_replay,
-    "l2": _configure_peer("l2"),
-    "ewc": _configure_peer("ewc"),
+    **{m: _configure_peer(m) for m in ("l2", "ewc", "constrained_sft", "asft")},
 }
 
 
 def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The training config as it enters the identity: portable, with AGL's block resolved to every default."""
+    """The training config as it enters the identity: portable, with the ``alignguard:`` / ``peer_baseline:`` blocks
+    resolved to every default (a changed default is a new run)."""
     out = portable(cfg)
-    if method == "agl":
+    if "alignguard" in cfg and method == "agl":
         from axolotl_agl.integration.args import AlignGuardConfig
 
         out["alignguard"] = portable(AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json"))
+    if "peer_baseline" in cfg:
+        from axolotl_agl.experiments.peers.config import PeerConfig
+
+        out["peer_baseline"] = portable(PeerConfig.model_validate(dict(cfg["peer_baseline"])).model_dump(mode="json"))
     return out
 
 
@@ -324,7 +343,7 @@ def plan_run(method: str, value: float | None, seed: int, ctx: SweepContext, run
             "value": value,
             "seed": seed,
             "parent": parent.key,
-            "unaligned": [content_hash(p) for p in sorted(ctx.unaligned.glob("*.safetensors"))],
+            "implementation": spec.requires,
             "aligned_base": ctx.recipe,
             "eval": ctx.eval_id,
         }
@@ -437,22 +456,29 @@ def write_run_file(run: PlannedRun, evaluation: Mapping[str, Any], extra: Mappin
     return atomic_write_json(run.path, payload, indent=1)
 
 
-def _pythonpath(method: str) -> list[Path]:
-    # The single-file peers module names its pydantic args ``peers.PeerArgs``, importable with its folder on the path.
-    peers_file = REPO / "axolotl_agl" / "experiments" / "peers.py"
-    return [peers_file.parent] if method in ("l2", "ewc") and peers_file.is_file() else []
-
-
 def ensure_adapter(run: PlannedRun) -> tuple[Path, list[dict], float]:
     """Train ``run`` unless its adapter exists (also when only its JSON survived, e.g. for a post-hoc child)."""
     started = time.perf_counter()
-    out_dir, logs = train_config(run.cfg, run.run_dir.parent / f"{run.name}.yml", pythonpath=_pythonpath(run.method))
+    out_dir, logs = train_config(run.cfg, run.run_dir.parent / f"{run.name}.yml")
     return out_dir, logs, time.perf_counter() - started
+
+
+def transform_adapter(run: PlannedRun, adapter: Path, out: Path, ctx: SweepContext) -> dict[str, Any]:
+    """The post-hoc methods: Safe LoRA's projection or SafeMERGE's merge of the safety LoRA (the peers package)."""
+    if run.method == "safelora":
+        from axolotl_agl.experiments.peers import safelora_project
+
+        return safelora_project(ctx.aligned, ctx.unaligned, adapter, out, float(run.value))
+    if run.method == "safemerge":
+        from axolotl_agl.experiments.peers import safemerge_adapter
+
+        return safemerge_adapter(ctx.aligned, adapter, out, float(run.value))
+    raise ValueError(f"{run.method} is not a post-hoc method")
 
 
 def execute(run: PlannedRun, ctx: SweepContext, group: str, reference: str, commit: bool, progress: bool) -> Path:
     """Train (or derive) one run, evaluate it, write and commit its JSON."""
-    from drift_eval import evaluate_run, safelora_project
+    from drift_eval import evaluate_run
 
     load_start = os.getloadavg()[0]
     extra: dict[str, Any] = {}
@@ -460,10 +486,7 @@ def execute(run: PlannedRun, ctx: SweepContext, group: str, reference: str, comm
         parent_dir, _, train_seconds = ensure_adapter(run.parent)
         model = ctx.work / "runs" / run.name
         started = time.perf_counter()
-        if run.method == "safelora":
-            extra["safelora"] = safelora_project(ctx.aligned, ctx.unaligned, parent_dir, model, float(run.value))
-        else:
-            raise ValueError(f"{run.method}: no post-hoc transform wired in ({SWEEP[run.method].pending})")
+        extra[run.method] = transform_adapter(run, parent_dir, model, ctx)
         timings = {
             "train_seconds": round(train_seconds, 1),
             "transform_seconds": round(time.perf_counter() - started, 1),
@@ -519,12 +542,30 @@ def parse_values(items: Sequence[str]) -> dict[str, list[float]]:
     return out
 
 
+def chosen_values(summary: Mapping[str, Any]) -> dict[str, list[float]]:
+    """``{method: [low, high]}``: the knob values that bracket each method's equal-accuracy point in a
+    ``pareto.json`` (one value when a swept value hits the target); methods that did not reach it are left out."""
+    out = {}
+    for method, entry in summary["methods"].items():
+        found = (entry.get("equal_accuracy") or {}).get("bracket")
+        if found is not None:
+            out[method] = list(dict.fromkeys([found["low"], found["high"]]))
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=["lora", "agl", "replay", "safelora", "l2", "ewc"],
                         choices=list(SWEEP))  # fmt: skip
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--values", nargs="*", default=[], help="override a method's sweep, e.g. agl=1,3,10,30")
+    parser.add_argument(
+        "--chosen-points",
+        type=Path,
+        default=None,
+        help="a pareto.json: run only each method's two knob values that bracket the equal-accuracy target "
+        "(for the extra seeds of the intervals); methods that did not reach it are skipped",
+    )
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--fisher-samples", type=int, default=128)
@@ -582,10 +623,18 @@ def _resolve_models(args: argparse.Namespace) -> tuple[Path, Path]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     values = parse_values(args.values)
-    for method in args.methods:
-        if SWEEP[method].pending:
-            print(f"skipping {method}: {SWEEP[method].pending}")
-    methods = [m for m in args.methods if not SWEEP[m].pending]
+    if args.chosen_points is not None:
+        chosen = chosen_values(json.loads(args.chosen_points.read_text(encoding="utf-8")))
+        for method in args.methods:
+            if method != "lora" and method not in chosen:
+                print(f"skipping {method}: no equal-accuracy bracket in {args.chosen_points}")
+        args.methods = [m for m in args.methods if m == "lora" or m in chosen]
+        values.update(chosen)
+    pending = {m: pending_reason(m) for m in args.methods}
+    for method, why in pending.items():
+        if why:
+            print(f"skipping {method}: {why}")
+    methods = [m for m in args.methods if not pending[m]]
     if any(SWEEP[m].kind == "post_hoc" for m in methods) and "lora" not in methods:
         methods.append("lora")  # post-hoc methods transform the plain-LoRA adapter of the same seed
     from axolotl_agl.experiments.paths import find_xstest
@@ -595,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     aligned, unaligned = _resolve_models(args)
-    if "safelora" in methods and not unaligned.is_dir():
+    if "safelora" in methods and not (unaligned / "config.json").is_file():
         raise SystemExit(f"--unaligned: {unaligned} not found; Safe LoRA needs the pre-alignment weights")
     beside = REPO.parent / "shared" / "data" / "xstest_prompts.csv"
     xstest = args.xstest or (beside if beside.is_file() else find_xstest())

@@ -1,4 +1,4 @@
-"""Evaluation side of the drift sweep: Safe LoRA's projection, one run's DriftCheck, its per-prompt outcomes.
+"""Evaluation side of the drift sweep: one run's DriftCheck and its per-prompt outcomes.
 
 Every sweep run is evaluated on its own (:func:`evaluate_run`): a PEFT adapter is merged into the aligned base in a
 scratch folder, :func:`axolotl_agl.experiments.compare.evaluate_model` generates greedy replies to the prompt sets and
@@ -26,56 +26,7 @@ from typing import Any
 
 from axolotl_agl.experiments.compare import evaluate_model
 
-REPO = Path(__file__).resolve().parents[1]
-
 RATES = ("refusal_rate_unsafe", "over_refusal_safe", "compliance_rate_unsafe", "compliance_rate_safe")
-
-
-def _weights(model_dir: Path) -> dict[str, Any]:
-    from safetensors.torch import load_file
-
-    tensors = {}
-    for file in sorted(model_dir.glob("*.safetensors")):
-        tensors.update(load_file(str(file)))
-    return tensors
-
-
-def safelora_project(aligned: Path, unaligned: Path, adapter: Path, out: Path, threshold: float) -> dict[str, Any]:
-    """Safe LoRA (Hsu et al., 2024): project a layer's update onto the alignment subspace when they disagree.
-
-    For each LoRA layer, ``V = W_aligned − W_unaligned`` and ``C = V Vᵀ / ‖V‖_F``. If the cosine between
-    ``ΔW`` and ``C ΔW`` is below ``threshold``, ``ΔW`` is replaced by ``C ΔW``, i.e. ``B ← C B`` (the
-    adapter stays rank r). Returns the share of projected layers.
-    """
-    from safetensors.torch import load_file, save_file
-
-    if (out / "adapter_model.safetensors").exists():
-        return json.loads((out / "safelora.json").read_text())
-    w_al, w_un = _weights(aligned), _weights(unaligned)
-    lora = load_file(str(adapter / "adapter_model.safetensors"))
-    config = json.loads((adapter / "adapter_config.json").read_text())
-    scale = config["lora_alpha"] / config["r"]
-    projected, total = 0, 0
-    for key in [k for k in lora if "lora_A" in k]:
-        stem = key.split(".lora_A")[0]
-        b_key = key.replace("lora_A", "lora_B")
-        weight_key = stem.replace("base_model.model.", "") + ".weight"
-        v = (w_al[weight_key] - w_un[weight_key]).double()
-        a, b = lora[key].double(), lora[b_key].double()
-        c = v @ v.T / v.norm()
-        delta = scale * b @ a
-        proj = c @ delta
-        cosine = float((delta * proj).sum() / (delta.norm() * proj.norm() + 1e-30))
-        total += 1
-        if cosine < threshold:
-            lora[b_key] = (c @ b).to(lora[b_key].dtype).contiguous()
-            projected += 1
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(lora, str(out / "adapter_model.safetensors"))
-    shutil.copy(adapter / "adapter_config.json", out / "adapter_config.json")
-    info = {"threshold": threshold, "projected_layers": projected, "layers": total}
-    (out / "safelora.json").write_text(json.dumps(info))
-    return info
 
 
 def judge_fingerprint() -> dict[str, Any]:
