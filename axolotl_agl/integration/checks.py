@@ -237,6 +237,26 @@ def check_forgetting_supported(cfg: Any) -> None:
         )
 
 
+def warn_if_block_ignored(cfg: Any) -> None:
+    """Warn when the plugin is listed with an ``alignguard:`` block but another adapter (the block is then unused)."""
+    block = cfg.get("alignguard")
+    if not (lists_our_plugin(cfg) and isinstance(block, dict) and block and not block.get("active")):
+        return
+    ignored = sorted(key for key in block if key != "forgetting")
+    if "forgetting" not in block:
+        LOG.warning(
+            "AlignGuard: the alignguard: block is ignored because adapter is %r; set adapter: alignguard to use it",
+            cfg.get("adapter"),
+        )
+    elif ignored:
+        LOG.warning(
+            "AlignGuard: alignguard keys %s are ignored because adapter is %r (only alignguard.forgetting "
+            "applies); set adapter: alignguard to use them",
+            ignored,
+            cfg.get("adapter"),
+        )
+
+
 # --------------------------------------------------------------------------------------------------------------
 # The validated config, before the model is loaded
 # --------------------------------------------------------------------------------------------------------------

@@ -67,25 +67,6 @@ def _check_before_loading(cfg: Any) -> None:
         state.targets_checked = key
 
 
-def _warn_if_block_ignored(cfg: dict) -> None:
-    block = cfg.get("alignguard")
-    if not (checks.lists_our_plugin(cfg) and isinstance(block, dict) and block and not block.get("active")):
-        return
-    ignored = sorted(key for key in block if key != "forgetting")
-    if "forgetting" not in block:
-        LOG.warning(
-            "AlignGuard: the alignguard: block is ignored because adapter is %r; set adapter: alignguard to use it",
-            cfg.get("adapter"),
-        )
-    elif ignored:
-        LOG.warning(
-            "AlignGuard: alignguard keys %s are ignored because adapter is %r (only alignguard.forgetting "
-            "applies); set adapter: alignguard to use them",
-            ignored,
-            cfg.get("adapter"),
-        )
-
-
 class AlignGuardPlugin(BasePlugin):
     """AlignGuard-LoRA: Fisher-guided regularisation of LoRA updates on alignment-critical directions."""
 
@@ -102,7 +83,7 @@ class AlignGuardPlugin(BasePlugin):
     def register(self, cfg: dict) -> None:
         checks.check_forgetting_supported(cfg)
         if cfg.get("adapter") != ADAPTER_NAME:
-            _warn_if_block_ignored(cfg)
+            checks.warn_if_block_ignored(cfg)
             return
         checks.check_listed_once(cfg)
         checks.check_supported(cfg)
