@@ -23,6 +23,7 @@ __all__ = [
     "ModelSpec",
     "generate_from_texts",
     "generate_replies",
+    "greedy_generation_config",
     "load_model_and_tokenizer",
     "read_axolotl_config",
     "render_chat_prompts",
@@ -169,7 +170,8 @@ def render_chat_prompts(tokenizer: Any, prompts: Sequence[str], system_prompt: s
     return rendered
 
 
-def _greedy_config(model: Any, tokenizer: Any, max_new_tokens: int) -> Any:
+def greedy_generation_config(model: Any, tokenizer: Any, max_new_tokens: int) -> Any:
+    """A copy of ``model``'s generation config set to greedy decoding of ``max_new_tokens`` tokens."""
     import copy
 
     from transformers import GenerationConfig
@@ -215,7 +217,7 @@ def generate_from_texts(
         return []
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    config = _greedy_config(model, tokenizer, max_new_tokens)
+    config = greedy_generation_config(model, tokenizer, max_new_tokens)
     device = next(model.parameters()).device
     lengths = [len(tokenizer(t, add_special_tokens=add_special_tokens)["input_ids"]) for t in texts]
     order = sorted(range(len(texts)), key=lambda i: (lengths[i], i))

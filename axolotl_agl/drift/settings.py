@@ -6,13 +6,22 @@ Importing this module is cheap (no torch, no numpy), so the CLI can build the se
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from axolotl_agl.drift.judge import Judge, PatternRefusalJudge
+if TYPE_CHECKING:
+    from axolotl_agl.drift.judge import Judge
 
 __all__ = ["DEFAULT_BOOTSTRAP", "GenerationSettings", "ScoringSettings"]
 
 #: Bootstrap resamples of every interval, unless set.
 DEFAULT_BOOTSTRAP = 1000
+
+
+def _pattern_judge() -> Judge:
+    """The default judge (imported here, so that importing the settings stays cheap)."""
+    from axolotl_agl.drift.judge import PatternRefusalJudge
+
+    return PatternRefusalJudge()
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class ScoringSettings:
         seed: Bootstrap seed.
     """
 
-    judge: Judge = field(default_factory=PatternRefusalJudge)
+    judge: Judge = field(default_factory=_pattern_judge)
     extra_judges: tuple[Judge, ...] = ()
     n_bootstrap: int = DEFAULT_BOOTSTRAP
     seed: int = 0

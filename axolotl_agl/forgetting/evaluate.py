@@ -77,9 +77,9 @@ def generate_answer_ids(
 
     Left padding, eval mode, no gradient. Disable the adapter in the caller to get the base model's answers.
     """
-    from axolotl_agl.drift.generate import _greedy_config
+    from axolotl_agl.drift.generate import greedy_generation_config
 
-    config = _greedy_config(model, tokenizer, max_new_tokens)
+    config = greedy_generation_config(model, tokenizer, max_new_tokens)
     pad_id = config.pad_token_id if config.pad_token_id is not None else 0
     eos = _eos_ids(tokenizer, config)
     device = input_device(model)
