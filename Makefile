@@ -41,3 +41,9 @@ format: install
 
 clean:
 	rm -rf $(VENV)
+
+# One venv per other supported Axolotl release (requirements/compat/<version>.txt, cached in .cache/compat/):
+# unit tests on each, end-to-end tests on the newest; 0.20+ are installed with --ignore-requires-python on 3.11.
+.PHONY: test-compat
+test-compat:
+	bash scripts/test_compat.sh
