@@ -19,6 +19,8 @@ from axolotl_agl.experiments.peers.l2 import L2Trainer
 from axolotl_agl.experiments.peers.weight_penalty import PeerTrainer
 
 LOG = logging.getLogger(__name__)
+# As in axolotl_agl.integration.plugin: show our INFO lines under Axolotl (its handler only lets axolotl* through).
+logging.getLogger("axolotl_agl").setLevel(logging.INFO)
 
 TRAINERS: dict[str, type[PeerTrainer]] = {
     "l2": L2Trainer,
