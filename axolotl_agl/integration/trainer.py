@@ -13,7 +13,8 @@ from transformers import TrainerCallback
 
 from axolotl_agl.core.fisher_state import ModuleFisher
 from axolotl_agl.core.lora_modules import LoraHandle
-from axolotl_agl.core.penalty import combine_terms, compute_module_terms
+from axolotl_agl.core.penalty import compute_module_terms
+from axolotl_agl.core.stacked_penalty import modules_penalty
 from axolotl_agl.integration.args import AlignGuardConfig
 from axolotl_agl.integration.penalised import PenalisedTrainer
 
@@ -91,8 +92,9 @@ class AlignGuardTrainer(PenalisedTrainer):
     def penalty_terms(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total penalty (differentiable w.r.t. every LoRA factor) and its four aggregated terms."""
         cfg = self.agl_config
-        per_module = self._module_terms()
-        return combine_terms(per_module, cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
+        weights = (cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
+        # Modules of one shape are computed together (core/stacked_penalty.py), built once per module list.
+        return modules_penalty(self.agl_modules, cfg.split_damping, *weights, cfg.overlap_samples)
 
     def nonfinite_details(self) -> tuple[str, str]:
         """The modules whose terms are not finite, and the fix."""

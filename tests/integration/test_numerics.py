@@ -222,22 +222,17 @@ def test_nonfinite_penalty_is_skipped_with_a_count(tmp_path, caplog):
 
 @pytest.fixture
 def record_terms(monkeypatch):
-    """Record dtypes of every per-module term and whether autocast was on when the trainer combined them."""
+    """Record the dtypes of the penalty and its terms and whether autocast was on when the trainer computed them."""
     seen = []
-    real = trainer_module.combine_terms
+    real = trainer_module.modules_penalty
 
-    def recording(per_module, *args, **kwargs):
-        seen.append(
-            {
-                "autocast": torch.is_autocast_enabled("cpu"),
-                "dtypes": {t.dtype for terms in per_module for t in terms.values()},
-            }
-        )
-        total, agg = real(per_module, *args, **kwargs)
-        seen[-1]["dtypes"] |= {total.dtype} | {t.dtype for t in agg.values()}
+    def recording(*args, **kwargs):
+        autocast = torch.is_autocast_enabled("cpu")
+        total, agg = real(*args, **kwargs)
+        seen.append({"autocast": autocast, "dtypes": {total.dtype} | {t.dtype for t in agg.values()}})
         return total, agg
 
-    monkeypatch.setattr(trainer_module, "combine_terms", recording)
+    monkeypatch.setattr(trainer_module, "modules_penalty", recording)
     return seen
 
 
