@@ -81,7 +81,10 @@ class DenseMomentAccumulator:
         if self.complete:
             return
         rows = rows.to(self.sum.dtype)
-        self.sum += (rows.T @ rows).to(self.sum.device)
+        if rows.device == self.sum.device:
+            self.sum.addmm_(rows.T, rows)  # in place: no d × d temporary per update
+        else:  # the product where the rows are (e.g. the GPU), the sum where it is kept
+            self.sum += (rows.T @ rows).to(self.sum.device)
         self.updates += 1
 
     def next_pass(self) -> None:
