@@ -221,9 +221,10 @@ def check_supported(cfg: Any) -> None:
     if parallel is not None and cfg.get("deepspeed"):
         key, degree = parallel
         raise ValueError(
-            f"adapter: alignguard does not support {key}: {degree} with deepspeed: sequence parallelism under "
-            f"DeepSpeed rescales the task loss for the {degree} ranks sharing a sequence, not the AlignGuard "
-            f"penalty, which would count {degree} times; remove `{key}:` (or set it to 1) or use adapter: lora"
+            f"adapter: alignguard does not support {key}: {degree} with deepspeed: the AlignGuard penalty is not "
+            f"rescaled for the {degree} ranks that share each sequence (Axolotl's DeepSpeed Ulysses path rescales "
+            f"only the task loss), so it would count up to {degree} times; remove `{key}:` (or set it to 1) or use "
+            "adapter: lora"
         )
 
 

@@ -141,8 +141,8 @@ def test_deepspeed_with_sequence_parallelism_is_rejected(overrides, key):
     cfg = raw(deepspeed={"zero_optimization": {"stage": 2}}, **overrides)
     degree = checks.context_parallel_of(cfg)[1]
     message = (
-        rf"does not support {re.escape(key)}: {degree} with deepspeed: .*the AlignGuard penalty, which would count "
-        rf"{degree} times; remove `{re.escape(key)}:` \(or set it to 1\) or use adapter: lora"
+        rf"does not support {re.escape(key)}: {degree} with deepspeed: .*would count up to {degree} times; "
+        rf"remove `{re.escape(key)}:` \(or set it to 1\) or use adapter: lora"
     )
     with pytest.raises(ValueError, match=message):
         checks.check_supported(cfg)

@@ -18,18 +18,20 @@ from axolotl_agl.integration.alignment_data import load_alignment_examples  # no
 from axolotl_agl.integration.args import AlignGuardConfig, AlignmentDataset  # noqa: E402
 from axolotl_agl.integration.plugin import AlignGuardPlugin, agl_config_of, alignguard_enabled  # noqa: E402
 
+PLUGIN = "axolotl_agl.AlignGuardPlugin"
 BASE = {
     "base_model": "HuggingFaceTB/SmolLM2-135M-Instruct",
     "datasets": [{"path": "data.jsonl", "type": "chat_template"}],
     "sequence_len": 128,
     "micro_batch_size": 1,
+    "gradient_accumulation_steps": 1,  # Axolotl 0.18 needs a second batch-size key
     "num_epochs": 1,
     "learning_rate": 1e-4,
     "output_dir": "./out",
     "lora_r": 8,
     "lora_alpha": 16,
     "lora_target_linear": True,
-    "plugins": ["axolotl_agl.AlignGuardPlugin"],
+    "plugins": [PLUGIN],
     "adapter": "alignguard",
 }
 
@@ -128,7 +130,10 @@ def test_rejection_restores_the_users_adapter_value():
         validate_config(raw)
     from axolotl.integrations.base import PluginManager
 
-    PluginManager.get_instance().on_config_validation_error(raw)
+    manager = PluginManager.get_instance()
+    # Axolotl calls this hook since 0.19; on older releases call the plugin's own hook.
+    restore = getattr(manager, "on_config_validation_error", None) or manager.plugins[PLUGIN].on_config_validation_error
+    restore(raw)
     assert raw.adapter == "alignguard"
 
 

@@ -1,4 +1,4 @@
-"""The Fisher pass is correct whatever Axolotl's fused LoRA kernels do (``lora_qkv/o/mlp_kernel``, on by default on CUDA).
+"""The Fisher pass is right whatever Axolotl's fused LoRA kernels (``lora_qkv/o/mlp_kernel``, on by default on CUDA) do.
 
 The kernels compute the LoRA layers from their weights without calling them, so hooks on ``base_layer`` would not
 fire. These tests patch a tiny PEFT Llama on the CPU with Axolotl's own code: ``patch_self_attn_lora`` (the
@@ -34,7 +34,7 @@ def _swiglu_forward(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
 
 
 def _swiglu_backward(grad: torch.Tensor, gate: torch.Tensor, up: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The Triton kernel's contract: ``(h, ∂/∂gate, ∂/∂up)`` for ``h = silu(gate) * up`` and upstream ``grad``."""
+    """The Triton kernel's contract: ``(h, ∂/∂gate, ∂/∂up)`` of ``h = silu(gate) * up`` for upstream ``grad``."""
     sig = torch.sigmoid(gate)
     silu = gate * sig
     return silu * up, grad * up * sig * (1 + gate * (1 - sig)), grad * silu
