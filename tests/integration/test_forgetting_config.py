@@ -23,6 +23,7 @@ from axolotl.utils.config import normalize_config, validate_config  # noqa: E402
 from axolotl.utils.dict import DictDefault  # noqa: E402
 
 from axolotl_agl.integration.plugin import alignguard_enabled  # noqa: E402
+from axolotl_agl.integration.settings import state_of  # noqa: E402
 
 PLUGIN = "axolotl_agl.AlignGuardPlugin"
 
@@ -148,8 +149,8 @@ def test_lora_with_forgetting_adds_only_the_callback(files, tmp_path, caplog):
     manager = PluginManager.get_instance()
     assert manager.get_trainer_cls(cfg) is None, "plain LoRA keeps Axolotl's trainer (no penalty)"
     manager.load_datasets(cfg, preprocess=False)
-    plugin = manager.plugins[PLUGIN]
-    assert plugin._examples == {}, "no Fisher examples are prepared for adapter: lora"
+    loaded = [count for count, _ in state_of(cfg).examples.values()]
+    assert loaded == [6], "only the curve's 6 alignment examples are prepared for adapter: lora (no Fisher examples)"
     (callback,) = manager.add_callbacks_post_trainer(cfg, _fake_trainer(cfg, tmp_path))
     assert isinstance(callback, ForgettingCallback)
     assert callback.settings.eval_steps == 5 and len(callback.alignment) == 6
@@ -181,8 +182,7 @@ def test_both_adapters_evaluate_the_same_alignment_examples(files, tmp_path):
         alignguard={"rank_k": 4, "fisher_num_samples": 12, "forgetting": {"max_examples": 5}},
     )
     manager.load_datasets(agl_cfg, preprocess=False)
-    plugin = manager.plugins[PLUGIN]
-    (fisher_examples,) = plugin._examples.values()
+    ((_, fisher_examples),) = state_of(agl_cfg).examples.values()
     (agl_callback,) = manager.add_callbacks_post_trainer(agl_cfg, _fake_trainer(agl_cfg, tmp_path))
     assert agl_callback.alignment == fisher_examples[:5]
 
