@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from axolotl_agl.core.fisher_state import ModuleFisher
+from axolotl_agl.core.fused_overlap import FusedOverlapNumerator
 
 #: ‖ΔW‖_F scale below which the two scale-free collision terms fade out smoothly.
 COLLISION_SCALE = 1e-2
@@ -200,69 +201,6 @@ def _overlap_rows(
     return metric_rows * ((dw_a.abs() * (dw - dw_a).abs()) @ metric_cols)
 
 
-class _FusedOverlapNumerator(torch.autograd.Function):
-    """``N`` over row chunks, with its gradient accumulated *during the forward pass*.
-
-    ``N`` is a scalar, so its gradient w.r.t. the four low-rank factors can be summed chunk by chunk while
-    the chunk's entries exist, and the backward pass only scales the stored sums by the incoming
-    gradient. With ``A = a_left a_right``, ``W = dw_left dw_right``, ``T = W − A = [dw_left, −a_left]
-    [dw_right; a_right]`` and ``m_pq = m_p m_q``: ``∂N/∂W = m ∘ |A| ∘ sgn T`` and
-    ``∂N/∂A = m ∘ (sgn A ∘ |T| − |A| ∘ sgn T)`` (``sgn 0 = 0``, as autograd's ``abs``); then
-    ``∂N/∂left_rows = (∂N/∂·) rightᵀ`` and ``∂N/∂right = Σ_chunks left_rowsᵀ (∂N/∂·)``. The metric is
-    folded into the small factors (``m_p`` into the left rows, ``m_q`` into the right factors), so the
-    per-entry work is 9 element-wise passes and 6 thin matrix products per chunk. Nothing of size
-    ``rows × d_in`` outlives its chunk, nothing is recomputed, and what is kept for backward has the size
-    of the factors. The metric is a constant here (it comes from the Fisher summary).
-    """
-
-    @staticmethod
-    def forward(
-        ctx: torch.autograd.function.FunctionCtx,
-        dw_left: torch.Tensor,
-        a_left: torch.Tensor,
-        dw_right: torch.Tensor,
-        a_right: torch.Tensor,
-        metric_rows: torch.Tensor,
-        metric_cols: torch.Tensor,
-        chunk_rows: int,
-    ) -> torch.Tensor:
-        want_grad = any(ctx.needs_input_grad[:4])
-        total = dw_left.new_zeros(())
-        t_left = torch.cat([dw_left, -a_left], dim=1)
-        t_right = torch.cat([dw_right, a_right], dim=0)
-        if want_grad:
-            dw_right_m, a_right_m = dw_right * metric_cols, a_right * metric_cols
-            g_dw_left, g_a_left = torch.empty_like(dw_left), torch.empty_like(a_left)
-            g_dw_right, g_a_right = torch.zeros_like(dw_right), torch.zeros_like(a_right)
-        for start in range(0, dw_left.shape[0], chunk_rows):
-            rows = slice(start, start + chunk_rows)
-            mr = metric_rows[rows]
-            abs_a = a_left[rows] @ a_right
-            abs_t = t_left[rows] @ t_right
-            sign_a, sign_t = abs_a.sign(), abs_t.sign()
-            abs_a.abs_()
-            abs_t.abs_()
-            total = total + mr @ ((abs_a * abs_t) @ metric_cols)
-            if not want_grad:
-                continue
-            grad_w = sign_t.mul_(abs_a)  # ∂N/∂W without the metric
-            grad_a = sign_a.mul_(abs_t).sub_(grad_w)  # ∂N/∂A without the metric
-            del abs_a, abs_t
-            g_dw_left[rows] = mr[:, None] * (grad_w @ dw_right_m.T)
-            g_a_left[rows] = mr[:, None] * (grad_a @ a_right_m.T)
-            g_dw_right.addmm_((dw_left[rows] * mr[:, None]).T, grad_w)
-            g_a_right.addmm_((a_left[rows] * mr[:, None]).T, grad_a)
-        if want_grad:
-            ctx.save_for_backward(g_dw_left, g_a_left, g_dw_right.mul_(metric_cols), g_a_right.mul_(metric_cols))
-        return total
-
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor) -> tuple:
-        grads = [g * grad_output for g in ctx.saved_tensors]
-        return (*grads, None, None, None)
-
-
 def default_chunk_rows(d_in: int) -> int:
     """Rows per chunk so that one ``rows × d_in`` temporary holds about :data:`CHUNK_ELEMENTS` values."""
     return max(1, CHUNK_ELEMENTS // max(d_in, 1))
@@ -277,7 +215,7 @@ def exact_overlap_numerator(
 ) -> torch.Tensor:
     """``N = Σ_pq m_pq |ΔW_A|_pq |ΔW_T|_pq`` over row chunks of ``ΔW``.
 
-    ``fused`` (default): :class:`_FusedOverlapNumerator` — the gradient is accumulated chunk by chunk in
+    ``fused`` (default): :class:`~axolotl_agl.core.fused_overlap.FusedOverlapNumerator` — the gradient is accumulated chunk by chunk in
     the forward pass, so between forward and backward no module holds anything of size ``rows × d_in``
     (only gradients the size of the low-rank factors), at any moment at most one chunk's temporaries exist,
     and no chunk is recomputed. ``fused=False`` is plain autograd through the chunks: every chunk's
@@ -286,15 +224,15 @@ def exact_overlap_numerator(
     d_in = split.dw_right.shape[1]
     rows_per_chunk = chunk_rows or default_chunk_rows(d_in)
     if fused:
-        return _FusedOverlapNumerator.apply(
-            split.dw_left,
-            split.a_left,
-            split.dw_right,
-            split.a_right,
-            metric_rows.detach(),
-            metric_cols.detach(),
+        return FusedOverlapNumerator.apply(
+            split.dw_left[None],
+            split.a_left[None],
+            split.dw_right[None],
+            split.a_right[None],
+            metric_rows.detach()[None],
+            metric_cols.detach()[None],
             rows_per_chunk,
-        )
+        )[0]
     total = split.dw_left.new_zeros(())
     for start in range(0, split.dw_left.shape[0], rows_per_chunk):
         rows = slice(start, start + rows_per_chunk)

@@ -40,8 +40,8 @@ from axolotl_agl.core.stacked_penalty import (
     modules_penalty,
     overlap_group_terms,
     penalty_for_modules,
-    spectral_parts,
 )
+from axolotl_agl.core.stacked_spectral import spectral_parts
 from tests.core.test_penalty_reference import SHAPES, fast_terms, make_case, reference_terms
 from tests.core.test_penalty_scale import dense_parts, line_values
 
