@@ -76,8 +76,6 @@ def read_jsonl(path: PathLike, key: str | None = None, fix: str = "one JSON obje
             except json.JSONDecodeError as err:
                 raise ValueError(f"{prefix}{path}:{number} is not valid JSON ({err.msg}); {fix}") from None
             if not isinstance(row, dict):
-                raise ValueError(
-                    f"{prefix}{path}:{number} is a JSON {type(row).__name__}, not an object; {fix}"
-                ) from None
+                raise ValueError(f"{prefix}{path}:{number}: expected a JSON object, got {type(row).__name__}; {fix}")
             rows.append(row)
     return rows
