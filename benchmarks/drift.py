@@ -10,7 +10,10 @@ resumed across sessions and machines by running the same command; ``benchmarks/p
 
 Training goes through ``accelerate launch -m axolotl.cli.train``; each run is then evaluated on its own
 (``drift_eval.evaluate_run``). The aligned base is evaluated once per evaluation setting as the reference
-(``aligned-ref-<hash12>.json``). Post-hoc methods (Safe LoRA) transform the plain-LoRA adapter of the same seed.
+(``aligned-ref-<hash12>.json``). Post-hoc methods (Safe LoRA, SafeMERGE) transform the plain-LoRA adapter of the
+same seed. The peers' code is :mod:`axolotl_agl.experiments.peers`; AsFT and SafeMERGE read the alignment LoRA whose
+merge built the aligned base (the ``adapter`` recorded in ``<aligned>/agl_source.json``), Safe LoRA the
+pre-alignment checkpoint (``--unaligned``), constrained SFT the aligned base itself (the adapter-disabled model).
 
     nice -n 5 .venv/bin/python benchmarks/drift.py --methods lora agl --seeds 0        # a first slice
     .venv/bin/python benchmarks/drift.py --dry-run                                      # the plan: done / to do
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import calendar
 import hashlib
-import importlib.util
 import json
 import os
 import random
@@ -59,14 +61,15 @@ class MethodSpec:
         kind: ``reference`` (plain LoRA), ``train`` (a training run) or ``post_hoc`` (transforms the plain-LoRA
             adapter of the same seed; no training).
         revision: Part of the run identity; bump when the method's code changes what a run produces.
-        requires: Module the method's code lives in (the method waits until it can be imported).
+        module: Module the method's code lives in (recorded in a post-hoc run's identity).
+        note: One line on what the knob does (printed by ``--dry-run``).
     """
 
     knob: str | None
     values: tuple[float | None, ...]
     kind: str
     revision: int = 1
-    requires: str | None = None
+    module: str | None = None
     note: str = ""
 
 
@@ -80,37 +83,27 @@ SWEEP: dict[str, MethodSpec] = {
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
     "safelora": MethodSpec(
-        "threshold", (0.05, 0.1, 0.2, 0.35), "post_hoc", requires=_PEERS + "safelora", note="project below it"
+        "threshold", (0.05, 0.1, 0.2, 0.35), "post_hoc", module=_PEERS + "safelora", note="project the layers below it"
     ),
-    "l2": MethodSpec("weight", (0.01, 0.03, 0.1, 0.3), "train", requires=_PEERS + "l2", note="λ of λ·Σ‖ΔW‖²"),
-    "ewc": MethodSpec("weight", (10.0, 100.0, 1e3, 1e4), "train", requires=_PEERS + "ewc", note="λ of F⊙ΔW²"),
+    "l2": MethodSpec("weight", (0.01, 0.03, 0.1, 0.3), "train", module=_PEERS + "l2", note="λ of λ·Σ‖ΔW‖²"),
+    "ewc": MethodSpec("weight", (10.0, 100.0, 1e3, 1e4), "train", module=_PEERS + "ewc", note="λ of F⊙ΔW²"),
     "constrained_sft": MethodSpec(
-        "beta", (0.03, 0.1, 0.3, 1.0), "train", requires=_PEERS + "constrained_sft", note="token-wise KL, β"
+        "beta", (0.03, 0.1, 0.3, 1.0), "train", module=_PEERS + "constrained_sft", note="β of the token-wise constraint"
     ),
-    "asft": MethodSpec("lambda", (0.1, 1.0, 10.0, 100.0), "train", requires=_PEERS + "asft", note="λ·‖(I − Ĉ)ΔW‖²"),
+    "asft": MethodSpec("lambda", (0.1, 1.0, 10.0, 100.0), "train", module=_PEERS + "asft", note="λ·‖(I − Ĉ)ΔW‖²"),
     "safemerge": MethodSpec(
-        "tau", (0.1, 0.2, 0.35, 0.5), "post_hoc", requires=_PEERS + "safemerge", note="merge the safety LoRA below τ"
+        "tau", (0.1, 0.2, 0.35, 0.5), "post_hoc", module=_PEERS + "safemerge", note="merge the safety LoRA below τ"
     ),
 }
-
-
-def pending_reason(method: str) -> str | None:
-    """Why ``method`` cannot run in this checkout (its module does not import), or None."""
-    module = SWEEP[method].requires
-    if module is None:
-        return None
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ImportError:  # e.g. the parent is still a single-file module, not a package
-        found = False
-    return None if found else f"needs {module} (not in this checkout)"
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Identity
 # ---------------------------------------------------------------------------------------------------------------------
 
-_DROPPED_KEYS = ("output_dir", "dataset_prepared_path", "fisher_cache_path", "base_model")
+#: Machine-specific keys left out of the identity. The aligned base (``base_model``) and the alignment LoRA that built
+#: it (``alignment_adapter``, AsFT's direction) are identified by the base's recipe fingerprint instead.
+_DROPPED_KEYS = ("output_dir", "dataset_prepared_path", "fisher_cache_path", "base_model", "alignment_adapter")
 _HASHES: dict[tuple[str, int, int], str] = {}
 
 
@@ -195,7 +188,12 @@ def eval_identity(settings: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class SweepContext:
-    """Everything a method's config builder needs besides the knob value."""
+    """Everything a method's config builder needs besides the knob value.
+
+    ``alignment_adapter`` is the LoRA adapter whose merge built the aligned base (AsFT's direction and SafeMERGE's
+    safety LoRA), as recorded in ``<aligned>/agl_source.json``; None when nothing is recorded (e.g. a dry run before
+    the base is built).
+    """
 
     work: Path
     aligned: Path
@@ -208,6 +206,7 @@ class SweepContext:
     recipe: dict[str, Any]
     eval_settings: dict[str, Any]
     eval_id: dict[str, Any] = field(default_factory=dict)
+    alignment_adapter: Path | None = None
 
 
 def replay_rows(fraction: float, n_task: int, alignment_path: Path, seed: int = 0) -> list[dict[str, Any]]:
@@ -251,7 +250,13 @@ def _configure_replay(cfg: dict, value: float | None, ctx: SweepContext) -> dict
 
 def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext], dict]:
     """A training-time peer of :mod:`axolotl_agl.experiments.peers`: its plugin and ``peer_baseline`` block, with
-    the knob as ``peer_baseline.weight`` (λ for l2 / ewc / asft, β for constrained_sft)."""
+    the knob as ``peer_baseline.weight`` (λ for l2 / ewc / asft, β for constrained_sft).
+
+    What each peer reads besides the knob: ``ewc`` its Fisher pass settings (sample count, a cache per aligned base);
+    ``asft`` the alignment LoRA (``peer_baseline.alignment_adapter`` = ``ctx.alignment_adapter``; left to the peer's
+    own default, the same ``agl_source.json`` record, when the context has none); ``constrained_sft`` the aligned
+    model, which is ``base_model`` itself (the reference is the model with its LoRA adapter disabled).
+    """
 
     def configure(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
         cfg = dict(cfg)
@@ -260,6 +265,8 @@ def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext],
         if method == "ewc":
             block["fisher_num_samples"] = ctx.fisher_samples
             block["fisher_cache_path"] = str(ctx.work / f"ewc_fisher-{identity_key(ctx.recipe)[:12]}.safetensors")
+        if method == "asft" and ctx.alignment_adapter is not None:
+            block["alignment_adapter"] = str(ctx.alignment_adapter)
         cfg["peer_baseline"] = block
         return cfg
 
@@ -286,7 +293,10 @@ def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, An
     if "peer_baseline" in cfg:
         from axolotl_agl.experiments.peers.config import PeerConfig
 
-        out["peer_baseline"] = portable(PeerConfig.model_validate(dict(cfg["peer_baseline"])).model_dump(mode="json"))
+        # The alignment LoRA's path is left out (identified by the aligned base's recipe; checked before training),
+        # so a dry run before the base is built plans the same keys.
+        block = {k: v for k, v in dict(cfg["peer_baseline"]).items() if k != "alignment_adapter"}
+        out["peer_baseline"] = portable(PeerConfig.model_validate(block).model_dump(mode="json"))
     return out
 
 
@@ -343,7 +353,7 @@ def plan_run(method: str, value: float | None, seed: int, ctx: SweepContext, run
             "value": value,
             "seed": seed,
             "parent": parent.key,
-            "implementation": spec.requires,
+            "implementation": spec.module,
             "aligned_base": ctx.recipe,
             "eval": ctx.eval_id,
         }
@@ -464,7 +474,15 @@ def ensure_adapter(run: PlannedRun) -> tuple[Path, list[dict], float]:
 
 
 def transform_adapter(run: PlannedRun, adapter: Path, out: Path, ctx: SweepContext) -> dict[str, Any]:
-    """The post-hoc methods: Safe LoRA's projection or SafeMERGE's merge of the safety LoRA (the peers package)."""
+    """The post-hoc methods on the plain-LoRA ``adapter``, written to ``out`` as a plain PEFT adapter.
+
+    ``safelora``: Safe LoRA's projection, directions ``W_aligned − W_unaligned`` from the two checkpoints.
+    ``safemerge``: SafeMERGE's merge of the safety LoRA = ``ctx.alignment_adapter`` (the LoRA that built the aligned
+    base). The knob is ``run.value``. Returns the transform's summary (kept in the run file's ``extra``).
+
+    Raises:
+        ValueError: for a method that is not post hoc.
+    """
     if run.method == "safelora":
         from axolotl_agl.experiments.peers import safelora_project
 
@@ -472,7 +490,7 @@ def transform_adapter(run: PlannedRun, adapter: Path, out: Path, ctx: SweepConte
     if run.method == "safemerge":
         from axolotl_agl.experiments.peers import safemerge_adapter
 
-        return safemerge_adapter(ctx.aligned, adapter, out, float(run.value))
+        return safemerge_adapter(ctx.aligned, adapter, out, float(run.value), safety_adapter=ctx.alignment_adapter)
     raise ValueError(f"{run.method} is not a post-hoc method")
 
 
@@ -537,7 +555,8 @@ def parse_values(items: Sequence[str]) -> dict[str, list[float]]:
     for item in items:
         method, sep, text = item.partition("=")
         if not sep or method not in SWEEP or SWEEP[method].knob is None:
-            raise ValueError(f"--values {item!r}: expected <method>=v1,v2,... for one of {sorted(CONFIGURE)}")
+            knobbed = sorted(m for m, spec in SWEEP.items() if spec.knob is not None)
+            raise ValueError(f"--values {item!r}: expected <method>=v1,v2,... for one of {knobbed}")
         out[method] = [float(v) for v in text.split(",") if v]
     return out
 
@@ -555,8 +574,7 @@ def chosen_values(summary: Mapping[str, Any]) -> dict[str, list[float]]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--methods", nargs="+", default=["lora", "agl", "replay", "safelora", "l2", "ewc"],
-                        choices=list(SWEEP))  # fmt: skip
+    parser.add_argument("--methods", nargs="+", default=list(SWEEP), choices=list(SWEEP), help="default: all")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--values", nargs="*", default=[], help="override a method's sweep, e.g. agl=1,3,10,30")
     parser.add_argument(
@@ -604,20 +622,82 @@ def deadline_of(until: str | None, now: float | None = None) -> float | None:
 
 
 def _resolve_models(args: argparse.Namespace) -> tuple[Path, Path]:
+    """``(aligned, unaligned)`` folders. The default aligned base must be the current build, except for a dry run
+    (which then plans with the recipe the build will record, see :func:`sweep_recipe`)."""
     from axolotl_agl.experiments.aligned_base import ALIGNED_NAME, is_current
     from axolotl_agl.experiments.smollm2 import CHECKPOINT_NAME
 
     cache = Path(os.environ["AGL_CACHE_DIR"]).expanduser() if os.environ.get("AGL_CACHE_DIR") else REPO / ".cache"
     aligned = args.aligned or cache / ALIGNED_NAME
+    unaligned = args.unaligned or cache / CHECKPOINT_NAME
     if args.aligned is None and not is_current(aligned):
+        if args.dry_run:
+            return aligned, unaligned
         raise SystemExit(
             f"--aligned: no current aligned base in {aligned}; build it first with "
             "`.venv/bin/python -m axolotl_agl.experiments.aligned_base` (or pass --aligned DIR)"
         )
     if not (aligned / "config.json").is_file():
         raise SystemExit(f"--aligned: {aligned} holds no model (config.json)")
-    unaligned = args.unaligned or cache / CHECKPOINT_NAME
     return aligned, unaligned
+
+
+def sweep_recipe(aligned: Path, explicit: bool) -> tuple[dict[str, Any], bool]:
+    """``(fingerprint, built)``: the aligned base's fingerprint for the run identities, and whether it is built.
+
+    The default base (``explicit`` False) that is not the current build is planned with the recipe sha256 its build
+    will record (:func:`axolotl_agl.experiments.aligned_base.alignment_recipe_fingerprint`), so a dry run before the
+    build lists the same keys as the sweep after it.
+    """
+    from axolotl_agl.experiments.aligned_base import alignment_recipe_fingerprint, is_current
+
+    if not explicit and not is_current(aligned):
+        return {"recipe_sha256": alignment_recipe_fingerprint()}, False
+    return aligned_recipe_fingerprint(aligned), True
+
+
+def recorded_alignment_adapter(aligned: Path) -> Path | None:
+    """The LoRA adapter whose merge built ``aligned`` (``agl_source.json``'s ``adapter``), or None if not recorded."""
+    from axolotl_agl.experiments.peers.directions import alignment_adapter_of
+
+    return alignment_adapter_of(aligned)
+
+
+def missing_inputs(methods: Sequence[str], ctx: SweepContext) -> list[str]:
+    """What the chosen methods need and ``ctx`` lacks, one sentence each (empty when every input is there).
+
+    Safe LoRA needs the pre-alignment checkpoint; AsFT and SafeMERGE the alignment LoRA recorded in the aligned base
+    (an adapter directory: ``adapter_config.json`` + weights).
+    """
+    problems = []
+    if "safelora" in methods and not (ctx.unaligned / "config.json").is_file():
+        problems.append(f"--unaligned: {ctx.unaligned} not found; Safe LoRA needs the pre-alignment weights")
+    needs_lora = [m for m in methods if m in ("asft", "safemerge")]
+    adapter = ctx.alignment_adapter
+    if needs_lora and (adapter is None or not (adapter / "adapter_config.json").is_file()):
+        where = (
+            f"{ctx.aligned}/agl_source.json records no adapter"
+            if adapter is None
+            else f"{ctx.aligned}/agl_source.json records {adapter}, which is not a PEFT adapter directory"
+        )
+        problems.append(
+            f"{', '.join(needs_lora)}: need the alignment LoRA that built the aligned base ({where}); rebuild the "
+            "base with `.venv/bin/python -m axolotl_agl.experiments.aligned_base` or leave these methods out"
+        )
+    return problems
+
+
+def describe_plan(methods: Sequence[str], values: Mapping[str, Sequence]) -> list[str]:
+    """One line per method: its knob, the values swept and what the knob does."""
+    lines = []
+    for method in sorted(dict.fromkeys(methods), key=lambda m: (m != "lora", list(SWEEP).index(m))):
+        spec = SWEEP[method]
+        if spec.knob is None:
+            lines.append(f"  {method:<16} {spec.note}")
+            continue
+        swept = ", ".join(format_value(v) for v in values.get(method, spec.values))
+        lines.append(f"  {method:<16} {spec.knob} = {swept}  ({spec.kind}; {spec.note})")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -630,11 +710,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipping {method}: no equal-accuracy bracket in {args.chosen_points}")
         args.methods = [m for m in args.methods if m == "lora" or m in chosen]
         values.update(chosen)
-    pending = {m: pending_reason(m) for m in args.methods}
-    for method, why in pending.items():
-        if why:
-            print(f"skipping {method}: {why}")
-    methods = [m for m in args.methods if not pending[m]]
+    methods = list(dict.fromkeys(args.methods))
     if any(SWEEP[m].kind == "post_hoc" for m in methods) and "lora" not in methods:
         methods.append("lora")  # post-hoc methods transform the plain-LoRA adapter of the same seed
     from axolotl_agl.experiments.paths import find_xstest
@@ -644,8 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     aligned, unaligned = _resolve_models(args)
-    if "safelora" in methods and not (unaligned / "config.json").is_file():
-        raise SystemExit(f"--unaligned: {unaligned} not found; Safe LoRA needs the pre-alignment weights")
+    recipe, built = sweep_recipe(aligned, explicit=args.aligned is not None)
     beside = REPO.parent / "shared" / "data" / "xstest_prompts.csv"
     xstest = args.xstest or (beside if beside.is_file() else find_xstest())
     args.work.mkdir(parents=True, exist_ok=True)
@@ -659,13 +734,22 @@ def main(argv: list[str] | None = None) -> int:
         "xstest": None if xstest is None else str(xstest),
     }
     ctx = SweepContext(args.work, aligned, unaligned, task_path, args.steps, args.lr, args.fisher_samples,
-                       args.n_train, aligned_recipe_fingerprint(aligned), eval_settings)  # fmt: skip
+                       args.n_train, recipe, eval_settings)  # fmt: skip
     ctx.eval_id = eval_identity(eval_settings)
+    ctx.alignment_adapter = recorded_alignment_adapter(aligned) if built else None
+    problems = missing_inputs(methods, ctx)
+    if problems and not args.dry_run:
+        raise SystemExit("\n".join(problems))
     group = identity_key(group_identity(ctx))
     plan = build_plan(methods, args.seeds, ctx, args.runs_dir, values)
     done = [run for run in plan if run.path.is_file()]
     print(f"sweep group {group[:12]} (aligned base {json.dumps(ctx.recipe)[:60]}): {len(plan)} runs, "
           f"{len(done)} finished, {len(plan) - len(done)} to do")  # fmt: skip
+    if not built:
+        print(f"  (dry run: no current aligned base in {aligned}; keys use the recipe its build will record)")
+    for problem in problems:
+        print(f"  (before running: {problem})")
+    print("methods:", *describe_plan(methods, values), sep="\n")
     for run in plan:
         print(f"  [{'x' if run.path.is_file() else ' '}] {run.path.name}")
     if args.dry_run:
