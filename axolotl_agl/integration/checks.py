@@ -33,8 +33,6 @@ _UNSUPPORTED_TRAINERS = {
     "process_reward_model": "process-reward-model training",
     "trainer_cls": "a custom trainer class",
 }
-#: Keys that split each sequence across ranks: Axolotl >= 0.21 maps them onto DeepSpeed Ulysses under DeepSpeed.
-_CONTEXT_PARALLEL_KEYS = ("context_parallel_size", "sequence_parallel_degree", "context_parallel.size")
 
 # --------------------------------------------------------------------------------------------------------------
 # Plugin names
@@ -171,20 +169,6 @@ def deepspeed_stage_of(value: Any) -> int | None:
         return None
 
 
-def context_parallel_of(cfg: Any) -> tuple[str, int] | None:
-    """``(key, degree)`` of the first context/sequence-parallel key set above 1, or None."""
-    block = cfg.get("context_parallel")
-    values = [cfg.get("context_parallel_size"), cfg.get("sequence_parallel_degree")]
-    values.append(block.get("size") if isinstance(block, dict) else getattr(block, "size", None))
-    for key, value in zip(_CONTEXT_PARALLEL_KEYS, values, strict=True):
-        try:
-            if value is not None and int(value) > 1:
-                return key, int(value)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
 def _fsdp1_error(how: str) -> ValueError:
     return ValueError(
         f"adapter: alignguard does not support FSDP1 ({how}): its flattened parameters hide the LoRA factors from "
@@ -216,15 +200,6 @@ def check_supported(cfg: Any) -> None:
             f"adapter: alignguard does not support DeepSpeed ZeRO-3 (deepspeed: {cfg.get('deepspeed')!r} has "
             "zero_optimization.stage 3): ZeRO-3 partitions the LoRA weights, so the penalty would see empty "
             "shards. Use a ZeRO-1/2 config (e.g. deepspeed_configs/zero2.json) or fsdp_version: 2"
-        )
-    parallel = context_parallel_of(cfg)
-    if parallel is not None and cfg.get("deepspeed"):
-        key, degree = parallel
-        raise ValueError(
-            f"adapter: alignguard does not support {key}: {degree} with deepspeed: the AlignGuard penalty is not "
-            f"rescaled for the {degree} ranks that share each sequence (Axolotl's DeepSpeed Ulysses path rescales "
-            f"only the task loss), so it would count up to {degree} times; remove `{key}:` (or set it to 1) or use "
-            "adapter: lora"
         )
 
 

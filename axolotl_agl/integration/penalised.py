@@ -16,6 +16,12 @@ decides it, detected from the installed ``Trainer`` rather than from version num
   loss kwargs and the count was passed) or a ``compute_loss_func`` is set; else it is divided. Axolotl 0.19 sets
   ``model_accepts_loss_kwargs = False`` for a PEFT Llama, 0.20+ leaves it True, so both branches occur.
 
+Under DeepSpeed sequence parallelism (Axolotl 0.21+ maps ``context_parallel_size`` onto DeepSpeed Ulysses when
+``deepspeed:`` is set) ZeRO sums the gradients of the ranks that share a sequence, so Axolotl divides the task loss
+by the SP group size; the penalty, identical on those ranks, is divided by the same size
+(:func:`sequence_parallel_divisor`, detected from the trainer's own ``_deepspeed_sequence_parallel_group``). Earlier
+releases run context parallelism as ring attention, where gradients are averaged and nothing is divided.
+
 Subclasses implement :meth:`PenalisedTrainer.penalty_terms` (the one call into the penalty) and
 :meth:`PenalisedTrainer.penalty_active`; the base logs every term as ``<metric_prefix>/<name>`` through
 ``store_metrics`` and applies the non-finite policy: ``error`` stops training at that step before the backward pass
@@ -64,8 +70,26 @@ def loss_scaled_flag(trainer: Any) -> bool | None:
     return getattr(trainer, "loss_is_scaled_for_ga", None)
 
 
+def sequence_parallel_divisor(trainer: Any) -> int:
+    """The number Axolotl divides the task loss by for DeepSpeed sequence parallelism (1 when it does not divide).
+
+    Axolotl 0.21+ divides the training loss by ``accelerator.parallelism_config.sp_size`` exactly when the trainer's
+    ``_deepspeed_sequence_parallel_group()`` returns a group (DeepSpeed Ulysses with ``sp_size > 1``), because ZeRO
+    sums the gradients of those ranks. A trainer without that method (Axolotl < 0.21) never divides, whatever its
+    parallelism config says: there ``context_parallel_size`` is ring attention, whose gradients are averaged.
+    """
+    group_of = getattr(trainer, "_deepspeed_sequence_parallel_group", None)
+    if not callable(group_of) or group_of() is None:
+        return 1
+    return int(trainer.accelerator.parallelism_config.sp_size)
+
+
 def penalty_loss_scale(trainer: Any, num_items_in_batch: Any) -> float:
-    """Factor for a once-per-step penalty added to the last micro-batch's loss, so that it counts exactly once."""
+    """Factor for a once-per-step penalty added to the last micro-batch's loss, so that it counts exactly once.
+
+    It undoes the gradient-accumulation division ``training_step`` applies to the loss, and applies the
+    sequence-parallel division Axolotl applies to the task loss (:func:`sequence_parallel_divisor`).
+    """
     divides = trainer_divides_loss(
         model_accepts_loss_kwargs=trainer.model_accepts_loss_kwargs,
         num_items_in_batch=num_items_in_batch,
@@ -73,7 +97,7 @@ def penalty_loss_scale(trainer: Any, num_items_in_batch: Any) -> float:
         loss_is_scaled_for_ga=loss_scaled_flag(trainer),
     )
     steps = getattr(trainer, "current_gradient_accumulation_steps", None) or trainer.args.gradient_accumulation_steps
-    return float(steps) if divides else 1.0
+    return (float(steps) if divides else 1.0) / sequence_parallel_divisor(trainer)
 
 
 class PenalisedTrainer(AxolotlTrainer):

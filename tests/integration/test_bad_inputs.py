@@ -245,13 +245,6 @@ CASES = [
         r"does not support DeepSpeed ZeRO-3",
     ),
     (
-        "deepspeed-sequence-parallel",
-        "config",
-        {"deepspeed": "{zero2}", "context_parallel_size": 2},
-        r"does not support context_parallel_size: 2 with deepspeed: .*would count up to 2 times; remove "
-        r"`context_parallel_size:` \(or set it to 1\) or use adapter: lora",
-    ),
-    (
         "kd-plugin-trainer",
         "config",
         {"plugins": ["axolotl.integrations.kd.KDPlugin", PLUGIN], "kd_trainer": True},

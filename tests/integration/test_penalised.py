@@ -4,12 +4,14 @@
 * the terms are logged under the subclass's prefix, every step;
 * a non-finite penalty stops before the update (``error``) or is left out and counted (``skip``);
 * no penalty outside training;
-* ``loss_is_scaled_for_ga`` is read only when the installed ``transformers.Trainer`` has it.
+* ``loss_is_scaled_for_ga`` is read only when the installed ``transformers.Trainer`` has it;
+* under DeepSpeed sequence parallelism the penalty is divided exactly when (and by what) Axolotl divides the task loss.
 """
 
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -17,11 +19,18 @@ import torch
 pytest.importorskip("axolotl")
 
 import transformers  # noqa: E402
+from accelerate import Accelerator  # noqa: E402
+from axolotl.core.trainers.base import AxolotlTrainer  # noqa: E402
 from axolotl.core.training_args import AxolotlTrainingArguments  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from transformers import TrainerCallback, default_data_collator  # noqa: E402
 
-from axolotl_agl.integration.penalised import PenalisedTrainer, loss_scaled_flag  # noqa: E402
+from axolotl_agl.integration.penalised import (  # noqa: E402
+    PenalisedTrainer,
+    loss_scaled_flag,
+    penalty_loss_scale,
+    sequence_parallel_divisor,
+)
 from tests.helpers import tiny_peft_llama  # noqa: E402
 
 LR, WEIGHT = 0.05, 0.7
@@ -168,3 +177,69 @@ def test_loss_scaled_flag_is_read_only_when_the_trainer_class_has_it(tmp_path, m
         assert loss_scaled_flag(trainer) is None  # Transformers < 5.20 ignores the attribute, so must we
         monkeypatch.setattr(transformers.Trainer, "loss_is_scaled_for_ga", None, raising=False)
         assert loss_scaled_flag(trainer) is True
+
+
+# --------------------------------------------------------------------------------------------------------------
+# DeepSpeed sequence parallelism: Axolotl 0.21+ divides the task loss by the SP group size (ZeRO sums those
+# ranks' gradients); earlier releases run context parallelism as ring attention and divide nothing.
+# --------------------------------------------------------------------------------------------------------------
+
+#: Whether the installed Axolotl divides the task loss under DeepSpeed Ulysses (0.21+).
+AXOLOTL_DIVIDES_FOR_SP = hasattr(AxolotlTrainer, "_deepspeed_sequence_parallel_group")
+
+
+def _with_sp_group(group):
+    return SimpleNamespace(
+        _deepspeed_sequence_parallel_group=lambda: group,
+        accelerator=SimpleNamespace(parallelism_config=SimpleNamespace(sp_backend="deepspeed", sp_size=4)),
+    )
+
+
+def test_sequence_parallel_divisor_follows_the_trainer():
+    assert sequence_parallel_divisor(_with_sp_group(object())) == 4  # an SP group: the task loss is divided by 4
+    assert sequence_parallel_divisor(_with_sp_group(None)) == 1  # no SP group (sp_size 1, another backend)
+    # A trainer without the method (Axolotl < 0.21) never divides, even if the accelerator reports DeepSpeed SP.
+    old_release = SimpleNamespace(accelerator=_with_sp_group(object()).accelerator)
+    assert sequence_parallel_divisor(old_release) == 1
+
+
+def test_penalty_loss_scale_combines_accumulation_and_sequence_parallelism():
+    trainer = _with_sp_group(object())
+    trainer.model_accepts_loss_kwargs, trainer.compute_loss_func = False, None
+    trainer.current_gradient_accumulation_steps = 8
+    assert penalty_loss_scale(trainer, num_items_in_batch=None) == pytest.approx(8 / 4)
+    trainer._deepspeed_sequence_parallel_group = lambda: None
+    assert penalty_loss_scale(trainer, num_items_in_batch=None) == pytest.approx(8.0)
+
+
+class _ToyWithUlysses(_Toy):
+    """Where the installed Axolotl has no DeepSpeed Ulysses path: what 0.21's ``AxolotlTrainer`` does with one."""
+
+    def _deepspeed_sequence_parallel_group(self):
+        return object()
+
+    def task_loss(self, model, inputs, return_outputs, num_items_in_batch):
+        loss = super().task_loss(model, inputs, return_outputs, None)
+        return loss / self.accelerator.parallelism_config.sp_size
+
+
+def test_penalty_is_divided_like_the_task_loss_under_deepspeed_sequence_parallelism(tmp_path, monkeypatch):
+    """(task + penalty) / sp_size: after ZeRO sums the SP ranks' gradients, the penalty counts once, as the task does.
+
+    On Axolotl 0.21+ this runs Axolotl's own ``compute_loss`` with its SP group faked (no DeepSpeed here); on
+    earlier releases the stand-in above does what 0.21 does.
+    """
+    sp_size = 2
+    trainer = _trainer(tmp_path, _Toy if AXOLOTL_DIVIDES_FOR_SP else _ToyWithUlysses)
+    # Set after the trainer exists (accelerate reads it when it starts). sp_enabled=False keeps Transformers' own
+    # Ulysses loss (a DeepSpeed all-gather) out: under test is the division Axolotl applies on top of it.
+    pc = SimpleNamespace(sp_backend="deepspeed", sp_size=sp_size, sp_enabled=False)
+    monkeypatch.setattr(Accelerator, "parallelism_config", property(lambda self: pc))
+    if AXOLOTL_DIVIDES_FOR_SP:
+        monkeypatch.setattr(AxolotlTrainer, "_deepspeed_sequence_parallel_group", lambda self: object())
+    batch = default_data_collator([_dataset()[i] for i in range(2)])
+    trainer.model.train()
+    with torch.no_grad():
+        task, penalty = trainer.model(**batch).loss, WEIGHT * _penalty_of(trainer.model)
+        torch.testing.assert_close(trainer.task_loss(trainer.model, batch, False, None), task / sp_size)
+        torch.testing.assert_close(trainer.compute_loss(trainer.model, batch), (task + penalty) / sp_size)
