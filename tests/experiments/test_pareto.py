@@ -300,8 +300,9 @@ def test_main_skips_finished_runs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(drift, "execute", fake_execute)
     monkeypatch.setattr(drift, "execute_reference", fake_reference)
-    args = ["--methods", "lora", "agl", "--values", "agl=1,10", "--seeds", "0", "--work", str(ctx.work),
-            "--runs-dir", str(tmp_path / "runs"), "--n-train", "40", "--task-eval", "4", "--eval-seed", "3",
+    args = ["--methods", "lora", "agl", "--values", "agl=1,10", "--seeds", "0", "--aligned", str(ctx.aligned),
+            "--work", str(ctx.work), "--runs-dir", str(tmp_path / "runs"), "--n-train", "40", "--task-eval", "4",
+            "--eval-seed", "3",
             "--steps", "5", "--lr", "1e-3", "--fisher-samples", "16", "--no-commit"]  # fmt: skip
     (tmp_path / "runs").mkdir()
     assert drift.main([*args, "--max-runs", "2"]) == 0
