@@ -353,6 +353,17 @@ def compute_module_terms(
     return terms
 
 
+def weighted_total(
+    terms: dict[str, torch.Tensor], lambda_alignment: float, lambda_task: float, lambda_collision: float, alpha: float
+) -> torch.Tensor:
+    """``λ_A·fisher + λ_T·stabiliser + λ_NC·(α·overlap + (1−α)·geodesic)`` of the four aggregated terms."""
+    return (
+        lambda_alignment * terms["fisher"]
+        + lambda_task * terms["stabiliser"]
+        + lambda_collision * (alpha * terms["overlap"] + (1 - alpha) * terms["geodesic"])
+    )
+
+
 def combine_terms(
     per_module: list[dict[str, torch.Tensor]],
     lambda_alignment: float,
@@ -360,7 +371,7 @@ def combine_terms(
     lambda_collision: float,
     alpha: float,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Total penalty and the per-term aggregates.
+    """Total penalty (:func:`weighted_total`) and the per-term aggregates.
 
     Fisher penalty and stabiliser are summed over modules (the Fisher penalty then approximates the
     increase of the alignment loss, in nats); the two scale-free collision terms are averaged.
@@ -373,9 +384,4 @@ def combine_terms(
         "overlap": torch.stack([t["overlap"] for t in per_module]).mean(),
         "geodesic": torch.stack([t["geodesic"] for t in per_module]).mean(),
     }
-    total = (
-        lambda_alignment * agg["fisher"]
-        + lambda_task * agg["stabiliser"]
-        + lambda_collision * (alpha * agg["overlap"] + (1 - alpha) * agg["geodesic"])
-    )
-    return total, agg
+    return weighted_total(agg, lambda_alignment, lambda_task, lambda_collision, alpha), agg

@@ -57,7 +57,7 @@ from axolotl_agl.core.fisher_state import ModuleFisher
 from axolotl_agl.core.fused_overlap import FusedOverlapNumerator
 from axolotl_agl.core.lora_modules import LoraHandle
 from axolotl_agl.core.module_groups import ModuleGroup, build_module_group, shape_key
-from axolotl_agl.core.penalty import CHUNK_ELEMENTS, COLLISION_SCALE, UNIFORM_MIX
+from axolotl_agl.core.penalty import CHUNK_ELEMENTS, COLLISION_SCALE, UNIFORM_MIX, weighted_total
 from axolotl_agl.core.stacked_spectral import SpectralParts, spectral_group_terms, spectral_parts
 
 
@@ -342,14 +342,9 @@ class StackedPenalty:
         overlap_module_fraction: float = 1.0,
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``λ_A·fisher + λ_T·stabiliser + λ_NC·(α·overlap + (1−α)·geodesic)`` and the four terms."""
+        """The total (:func:`~axolotl_agl.core.penalty.weighted_total`) and the four terms of :meth:`terms`."""
         agg = self.terms(factors, overlap_samples, overlap_module_fraction, generator)
-        total = (
-            lambda_alignment * agg["fisher"]
-            + lambda_task * agg["stabiliser"]
-            + lambda_collision * (alpha * agg["overlap"] + (1 - alpha) * agg["geodesic"])
-        )
-        return total, agg
+        return weighted_total(agg, lambda_alignment, lambda_task, lambda_collision, alpha), agg
 
 
 #: Penalties built by :func:`penalty_for_modules`, keyed by the identity of the module list (a few at most).

@@ -17,6 +17,7 @@ __all__ = ["ClassifierJudge", "parse_guard_output"]
 
 LOG = logging.getLogger(__name__)
 
+#: The prompt labels a judge can apply to (``Judge.applies_to``).
 LABELS = ("safe", "unsafe")
 
 _GUARD_FALLBACK_PROMPT = (

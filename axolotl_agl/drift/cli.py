@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from axolotl_agl.drift.prompts import PromptColumns
 from axolotl_agl.drift.settings import GenerationSettings, ScoringSettings
 from axolotl_agl.utils.env import set_safe_env
 
@@ -54,10 +55,10 @@ class PromptOptions:
     """Prompt sets (DriftCheck-mini, XSTest, files, a hub dataset), their columns and size, and the task items."""
 
     prompts: tuple[str, ...] = ()
-    prompt_column: str = "prompt"
-    label_column: str = "label"
-    category_column: str = "category"
-    id_column: str = "id"
+    prompt_column: str = PromptColumns.prompt
+    label_column: str = PromptColumns.label
+    category_column: str = PromptColumns.category
+    id_column: str = PromptColumns.id
     hub_dataset: str | None = None
     hub_split: str = "test"
     hub_subset: str | None = None
@@ -67,14 +68,11 @@ class PromptOptions:
     task_items: int = 0
     task_seed: int = 20240917
 
-    def columns(self) -> dict[str, str | None]:
-        """Column names for :func:`~axolotl_agl.drift.prompts.load_prompt_file` (empty = not present)."""
-        return {
-            "prompt_column": self.prompt_column,
-            "label_column": self.label_column,
-            "category_column": self.category_column or None,
-            "id_column": self.id_column or None,
-        }
+    def columns(self) -> PromptColumns:
+        """The column names of ``--prompts`` files and ``--hub-dataset`` (an empty name = not present)."""
+        return PromptColumns(
+            self.prompt_column, self.label_column, self.category_column or None, self.id_column or None
+        )
 
 
 @dataclass(frozen=True)
@@ -179,13 +177,13 @@ def load_prompt_sets(options: PromptOptions) -> dict[str, list[PromptRow]]:
     try:
         sets = default_prompt_sets(xstest=options.xstest, driftcheck=options.driftcheck)
         for path in options.prompts:
-            sets[Path(path).stem] = load_prompt_file(path, **options.columns())
+            sets[Path(path).stem] = load_prompt_file(path, options.columns())
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     if options.hub_dataset:
         name = options.hub_dataset
         try:
-            sets[name] = load_hub_prompts(name, split=options.hub_split, subset=options.hub_subset, **options.columns())
+            sets[name] = load_hub_prompts(name, options.hub_split, options.hub_subset, options.columns())
         except Exception as exc:  # offline, unknown name, wrong split/columns: all end the command the same way
             raise click.ClickException(f"could not load hub dataset {name!r}: {exc}") from exc
     if not sets and options.task_items <= 0:
@@ -265,10 +263,12 @@ def _build_command(name: str) -> click.Command:
         type=click.Path(exists=True, dir_okay=False),
         help="Your prompt file (.csv/.tsv/.jsonl/.json) with a prompt and a safe/unsafe label column. Repeatable.",
     )
-    @click.option("--prompt-column", default="prompt", show_default=True)
-    @click.option("--label-column", default="label", show_default=True, help="Values: safe/unsafe (or 0/1).")
-    @click.option("--category-column", default="category", show_default=True)
-    @click.option("--id-column", default="id", show_default=True)
+    @click.option("--prompt-column", default=PromptColumns.prompt, show_default=True)
+    @click.option(
+        "--label-column", default=PromptColumns.label, show_default=True, help="Values: safe/unsafe (or 0/1)."
+    )
+    @click.option("--category-column", default=PromptColumns.category, show_default=True)
+    @click.option("--id-column", default=PromptColumns.id, show_default=True)
     @click.option("--hub-dataset", default=None, help="Hugging Face dataset name (needs network access).")
     @click.option("--hub-split", default="test", show_default=True)
     @click.option("--hub-subset", default=None, help="Dataset config name.")

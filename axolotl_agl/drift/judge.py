@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from axolotl_agl.drift.classifier import ClassifierJudge, parse_guard_output
+from axolotl_agl.drift.classifier import LABELS, ClassifierJudge, parse_guard_output
 from axolotl_agl.drift.patterns import (
     REFUSAL_PATTERNS,
     count_words,
@@ -59,8 +59,6 @@ __all__ = [
     "strip_eager_prefixes",
     "substantive_compliance",
 ]
-
-LABELS = ("safe", "unsafe")
 
 
 @runtime_checkable

@@ -115,10 +115,17 @@ def _as_array(flags: Sequence[bool] | np.ndarray) -> np.ndarray:
     return np.asarray(flags, dtype=np.float64).reshape(-1)
 
 
-def _wanted(label: str, outcome: str, refusal_labels: Sequence[str], include_compliance: bool) -> bool:
-    if outcome == "compliance":
-        return include_compliance
-    return label in refusal_labels
+def _selected_metrics(refusal_labels: Sequence[str], include_compliance: bool) -> list[tuple[int, str, str, str]]:
+    """``(seed offset, name, label, outcome)`` of the :data:`METRIC_NAMES` rates to compute.
+
+    Refusal rates only for ``refusal_labels``, compliance rates only with ``include_compliance``; the seed offset is
+    the rate's position in :data:`METRIC_NAMES`, so a rate draws the same resamples whichever others are computed.
+    """
+    return [
+        (offset, name, label, outcome)
+        for offset, (name, (label, outcome)) in enumerate(METRIC_NAMES.items())
+        if (include_compliance if outcome == "compliance" else label in refusal_labels)
+    ]
 
 
 def rate(flags: Sequence[bool]) -> float | None:
@@ -195,12 +202,10 @@ def set_metrics(
             ``("unsafe",)`` only).
         include_compliance: Also compute the two compliance rates.
     """
-    result: dict[str, Estimate] = {}
-    for offset, (name, (label, outcome)) in enumerate(METRIC_NAMES.items()):
-        if not _wanted(label, outcome, refusal_labels, include_compliance):
-            continue
-        result[name] = bootstrap_rate(outcomes.flags(label, outcome), n_boot=n_boot, seed=seed + offset)
-    return result
+    return {
+        name: bootstrap_rate(outcomes.flags(label, outcome), n_boot=n_boot, seed=seed + offset)
+        for offset, name, label, outcome in _selected_metrics(refusal_labels, include_compliance)
+    }
 
 
 def drift_metrics(
@@ -212,15 +217,13 @@ def drift_metrics(
     include_compliance: bool = True,
 ) -> dict[str, Difference]:
     """``model - base`` for each rate of :func:`set_metrics`; paired when both scored the same prompt ids."""
-    result: dict[str, Difference] = {}
     paired = model.ids == base.ids and model.labels == base.labels
-    for offset, (name, (label, outcome)) in enumerate(METRIC_NAMES.items()):
-        if not _wanted(label, outcome, refusal_labels, include_compliance):
-            continue
-        result[name] = bootstrap_difference(
+    return {
+        name: bootstrap_difference(
             model.flags(label, outcome), base.flags(label, outcome), paired=paired, n_boot=n_boot, seed=seed + offset
         )
-    return result
+        for offset, name, label, outcome in _selected_metrics(refusal_labels, include_compliance)
+    }
 
 
 def category_breakdown(outcomes: SetOutcomes) -> dict[str, dict[str, dict[str, int]]]:

@@ -9,10 +9,12 @@ import csv
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "PromptColumns",
     "PromptRow",
     "default_prompt_sets",
     "load_hub_prompts",
@@ -24,6 +26,21 @@ __all__ = [
 
 PathLike = str | os.PathLike[str]
 PromptRow = dict[str, str]
+
+
+@dataclass(frozen=True)
+class PromptColumns:
+    """Which column of a record holds each part of a prompt row.
+
+    ``category`` / ``id`` None (or a column a record lacks) gives category ``"uncategorized"`` / id
+    ``"<source>-<index>"``.
+    """
+
+    prompt: str = "prompt"
+    label: str = "label"
+    category: str | None = "category"
+    id: str | None = "id"
+
 
 _UNSAFE = {"unsafe", "harmful", "harm", "toxic", "1", "true", "yes", "jailbreak", "malicious", "refuse"}
 _SAFE = {"safe", "benign", "harmless", "0", "false", "no", "unharmful", "comply"}
@@ -44,17 +61,9 @@ def normalize_label(value: Any) -> str:
 
 
 def rows_from_records(
-    records: Iterable[Mapping[str, Any]],
-    source: str,
-    prompt_column: str = "prompt",
-    label_column: str = "label",
-    category_column: str | None = "category",
-    id_column: str | None = "id",
+    records: Iterable[Mapping[str, Any]], source: str, columns: PromptColumns = PromptColumns()
 ) -> list[PromptRow]:
-    """Turn records (dicts) into prompt rows using the given column names.
-
-    A missing ``category_column`` gives category ``"uncategorized"``; a missing ``id_column`` gives ids
-    ``"<source>-<index>"``.
+    """Turn records (dicts) into prompt rows, reading the parts from ``columns`` (see :class:`PromptColumns`).
 
     Raises:
         ValueError: if a record lacks the prompt or label column, or a label is unreadable (the record is named).
@@ -62,20 +71,20 @@ def rows_from_records(
     rows: list[PromptRow] = []
     for index, record in enumerate(records):
         where = f"{source}: record {index}"
-        if prompt_column not in record or record[prompt_column] in (None, ""):
-            raise ValueError(f"{where}: no prompt in column {prompt_column!r} (columns: {sorted(record)})")
-        if label_column not in record:
-            raise ValueError(f"{where}: no label column {label_column!r} (columns: {sorted(record)})")
+        if columns.prompt not in record or record[columns.prompt] in (None, ""):
+            raise ValueError(f"{where}: no prompt in column {columns.prompt!r} (columns: {sorted(record)})")
+        if columns.label not in record:
+            raise ValueError(f"{where}: no label column {columns.label!r} (columns: {sorted(record)})")
         try:
-            label = normalize_label(record[label_column])
+            label = normalize_label(record[columns.label])
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from exc
-        category = record.get(category_column) if category_column else None
-        row_id = record.get(id_column) if id_column else None
+        category = record.get(columns.category) if columns.category else None
+        row_id = record.get(columns.id) if columns.id else None
         rows.append(
             {
                 "id": str(row_id) if row_id not in (None, "") else f"{source}-{index}",
-                "prompt": str(record[prompt_column]),
+                "prompt": str(record[columns.prompt]),
                 "label": label,
                 "category": str(category) if category not in (None, "") else "uncategorized",
             }
@@ -83,13 +92,7 @@ def rows_from_records(
     return rows
 
 
-def load_prompt_file(
-    path: PathLike,
-    prompt_column: str = "prompt",
-    label_column: str = "label",
-    category_column: str | None = "category",
-    id_column: str | None = "id",
-) -> list[PromptRow]:
+def load_prompt_file(path: PathLike, columns: PromptColumns = PromptColumns()) -> list[PromptRow]:
     """Read a user prompt file: ``.csv``/``.tsv``, ``.jsonl`` or ``.json`` (a list of objects).
 
     See :func:`rows_from_records` for the column mapping.
@@ -111,23 +114,17 @@ def load_prompt_file(
         records = data
     else:
         raise ValueError(f"{file_path}: unsupported prompt file type {suffix!r} (use .csv, .tsv, .jsonl or .json)")
-    return rows_from_records(records, file_path.stem, prompt_column, label_column, category_column, id_column)
+    return rows_from_records(records, file_path.stem, columns)
 
 
 def load_hub_prompts(
-    name: str,
-    split: str = "test",
-    subset: str | None = None,
-    prompt_column: str = "prompt",
-    label_column: str = "label",
-    category_column: str | None = "category",
-    id_column: str | None = "id",
+    name: str, split: str = "test", subset: str | None = None, columns: PromptColumns = PromptColumns()
 ) -> list[PromptRow]:
     """Load prompts from a Hugging Face hub dataset (needs network access, or a warm ``datasets`` cache)."""
     from datasets import load_dataset
 
     dataset = load_dataset(name, subset, split=split)
-    return rows_from_records(dataset, name.replace("/", "__"), prompt_column, label_column, category_column, id_column)
+    return rows_from_records(dataset, name.replace("/", "__"), columns)
 
 
 def default_prompt_sets(xstest: PathLike | None = None, driftcheck: bool = True) -> dict[str, list[PromptRow]]:

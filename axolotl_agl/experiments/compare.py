@@ -209,7 +209,7 @@ def train_config(
 
 def evaluate_runs(
     aligned: Path,
-    adapters: Mapping[str, Path],
+    adapters: Mapping[str, Path] | None,
     *,
     limit_per_set: int | None,
     task_items: int,
@@ -219,18 +219,20 @@ def evaluate_runs(
     out_dir: Path | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    base_name: str = ALIGNED_NAME,
 ) -> dict[str, Any]:
-    """DriftCheck over the aligned base (as ``aligned``) and ``adapters`` (``{name: adapter dir}``).
+    """DriftCheck over the aligned base (reported as ``base_name``) and ``adapters`` (``{name: adapter dir}``).
 
     Greedy replies to DriftCheck-mini (+ XSTest when ``xstest`` is given), ``limit_per_set`` label-stratified prompts
     per set, and ``task_items`` held-out task items (``generate_task_items(task_items, eval_seed)``); pattern judge,
-    bootstrap intervals. Writes the drift report files into ``out_dir`` when given.
+    bootstrap intervals. Writes the drift report files into ``out_dir`` when given. ``adapters=None`` evaluates the
+    base alone.
     """
     from axolotl_agl.drift.run import evaluate_drift
 
     return evaluate_drift(
         str(aligned),
-        dict(adapters),
+        dict(adapters) if adapters is not None else None,
         max_new_tokens=max_new_tokens,
         limit_per_set=limit_per_set,
         batch_size=batch_size,
@@ -238,44 +240,19 @@ def evaluate_runs(
         task_items=task_items,
         task_seed=eval_seed,
         out_dir=out_dir,
-        base_name=ALIGNED_NAME,
+        base_name=base_name,
         progress=progress,
     )
 
 
-def evaluate_model(
-    model_dir: Path,
-    name: str,
-    *,
-    limit_per_set: int | None,
-    task_items: int,
-    eval_seed: int = EVAL_SEED,
-    max_new_tokens: int = 32,
-    xstest: Path | None = None,
-    out_dir: Path | None = None,
-    batch_size: int = 16,
-    progress: bool = True,
-) -> dict[str, Any]:
+def evaluate_model(model_dir: Path, name: str, **settings: Any) -> dict[str, Any]:
     """DriftCheck of one full model directory on its own (reported as ``name``; its drift entries are null).
 
-    The same prompts, task items, generation and judge as :func:`evaluate_runs`; drift against another model is
-    computed afterwards from the per-prompt outcomes (the ``samples`` file written into ``out_dir``).
+    ``settings`` are the keyword settings of :func:`evaluate_runs` (``limit_per_set`` and ``task_items`` required),
+    so the prompts, task items, generation and judge are the same; drift against another model is computed
+    afterwards from the per-prompt outcomes (the ``samples`` file written into ``out_dir``).
     """
-    from axolotl_agl.drift.run import evaluate_drift
-
-    return evaluate_drift(
-        str(model_dir),
-        None,
-        max_new_tokens=max_new_tokens,
-        limit_per_set=limit_per_set,
-        batch_size=batch_size,
-        xstest=xstest,
-        task_items=task_items,
-        task_seed=eval_seed,
-        out_dir=out_dir,
-        base_name=name,
-        progress=progress,
-    )
+    return evaluate_runs(model_dir, None, base_name=name, **settings)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample
-from axolotl_agl.utils.io import write_jsonl
+from axolotl_agl.utils.io import iter_jsonl, write_jsonl
 
 __all__ = [
     "GENERAL_PROMPTS_FILE",
@@ -57,20 +57,11 @@ def load_general_prompts(path: str | os.PathLike[str] | None = None) -> list[str
             f"{_KEY}: {file} does not exist (relative paths are resolved from {Path.cwd()}); fix the path "
             "or remove the key to use the shipped prompts"
         )
-    lines = file.read_text(encoding="utf-8").splitlines()
     prompts: list[str] = []
     if file.suffix.lower() == ".txt":
-        prompts = [line.strip() for line in lines if line.strip()]
+        prompts = [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(
-                    f"{_KEY}: {file}:{number} is not valid JSON ({err.msg}); one object per line"
-                ) from None
+        for number, row, line in iter_jsonl(file, _KEY, "one object per line"):
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) or not row["prompt"].strip():
                 raise ValueError(
                     f"{_KEY}: {file}:{number} needs a non-empty string field 'prompt', got {line[:100]!r}; "

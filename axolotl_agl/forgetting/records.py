@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from axolotl_agl.forgetting.fit import ForgettingFit, fit_forgetting_curve
-from axolotl_agl.utils.io import atomic_write_text
+from axolotl_agl.utils.io import atomic_write_text, iter_jsonl
 
 __all__ = [
     "METRICS",
@@ -90,13 +90,7 @@ def read_forgetting_records(path: PathLike) -> list[dict[str, Any]]:
             "block in the YAML (adapter: alignguard or lora), then point this at the run's output_dir"
         )
     records = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{file}:{number}: not valid JSON ({err.msg})") from None
+    for number, row, line in iter_jsonl(file, fix="one record object per line"):
         if not isinstance(row, dict) or "step" not in row or "tokens_seen" not in row:
             raise ValueError(f"{file}:{number}: expected an object with 'step' and 'tokens_seen', got {line[:120]!r}")
         records.append(row)

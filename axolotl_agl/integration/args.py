@@ -1,7 +1,8 @@
 """The ``alignguard:`` block of an Axolotl YAML, as a pydantic model.
 
 Axolotl merges every plugin's args model into its config class and drops keys it does not know,
-so all AlignGuard settings live in one nested block. This module imports only pydantic.
+so all AlignGuard settings live in one nested block. The Fisher-pass keys take their defaults from
+:class:`~axolotl_agl.core.kfac.FisherPassSettings`, so each setting has one default.
 """
 
 from __future__ import annotations
@@ -11,6 +12,17 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from axolotl_agl.core.kfac import FisherPassSettings
+from axolotl_agl.core.moments import FisherSketchMode
+
+
+def _at_least_one(block: str, model: type[BaseModel], field: str, value: int) -> int:
+    """``value`` if it is >= 1; else a ValueError naming ``<block>.<field>`` and the field's default."""
+    if value < 1:
+        default = model.model_fields[field].default
+        raise ValueError(f"{block}.{field} must be >= 1, got {value}; the default is {default}")
+    return value
 
 
 class AlignmentDataset(BaseModel):
@@ -69,12 +81,7 @@ class ForgettingConfig(BaseModel):
     @field_validator("eval_steps", "max_examples", "max_new_tokens", "batch_size")
     @classmethod
     def _positive(cls, value: int, info) -> int:  # noqa: ANN001
-        if value < 1:
-            default = cls.model_fields[info.field_name].default
-            raise ValueError(
-                f"alignguard.forgetting.{info.field_name} must be >= 1, got {value}; the default is {default}"
-            )
-        return value
+        return _at_least_one("alignguard.forgetting", cls, info.field_name, value)
 
     @field_validator("general_prompts")
     @classmethod
@@ -126,7 +133,7 @@ class AlignGuardConfig(BaseModel):
         description="α in [0, 1]: share of the Riemannian (Fisher-metric coordinate) overlap vs geodesic separation.",
     )
     rank_k: int = Field(
-        default=32,
+        default=FisherPassSettings.rank_k,
         description=(
             "k: eigenvectors kept per Kronecker factor of each module's Fisher (the alignment-critical subspace); "
             "the rest of the spectrum is kept as one mean eigenvalue. Must not exceed a module's d_in or d_out."
@@ -154,31 +161,34 @@ class AlignGuardConfig(BaseModel):
         description="Maximum tokens per alignment example (default: the config's sequence_len). Longer ones are cut.",
     )
     fisher_reply_tokens: int | None = Field(
-        default=None,
+        default=FisherPassSettings.max_reply_tokens,
         description=(
             "Count only each alignment reply's first n tokens in the Fisher (default: the whole reply). Each "
             "example's loss is the reply's summed negative log-likelihood, so the Fisher penalty estimates the "
             "KL divergence between reply distributions in nats per reply."
         ),
     )
-    fisher_batch_size: int = Field(default=4, description="Examples per forward/backward in the Fisher pass.")
+    fisher_batch_size: int = Field(
+        default=FisherPassSettings.batch_size, description="Examples per forward/backward in the Fisher pass."
+    )
     fisher_type: Literal["mc", "empirical"] = Field(
-        default="mc",
+        default=FisherPassSettings.fisher_type,
         description=(
             "mc: true Fisher, each target token re-drawn from the model (seeded), so the Fisher penalty estimates "
             "the KL divergence the update causes on alignment prompts; empirical: gradients of the data's own "
             "replies (vanishes where the model already fits them)."
         ),
     )
-    fisher_sketch: Literal["auto", "exact", "sketch"] = Field(
-        default="auto",
+    fisher_sketch: FisherSketchMode = Field(
+        default=FisherPassSettings.sketch,
         description=(
             "How the Fisher pass accumulates each K-FAC factor: exact d×d sums, or a streaming Nyström sketch "
-            "with rank_k + oversampling columns plus the exact trace; auto = exact for d <= 2048, sketched above."
+            "with rank_k + oversampling columns plus the exact trace; auto = exact for "
+            f"d <= {FisherPassSettings.exact_max_dim}, sketched above."
         ),
     )
     fisher_sketch_passes: int = Field(
-        default=2,
+        default=FisherPassSettings.sketch_passes,
         description="Passes over the alignment data when a factor is sketched (2 = one subspace iteration).",
     )
     overlap_samples: int = Field(
@@ -245,10 +255,7 @@ class AlignGuardConfig(BaseModel):
     @field_validator("rank_k", "fisher_num_samples", "fisher_batch_size", "fisher_sketch_passes")
     @classmethod
     def _positive(cls, value: int, info) -> int:  # noqa: ANN001
-        if value < 1:
-            default = cls.model_fields[info.field_name].default
-            raise ValueError(f"alignguard.{info.field_name} must be >= 1, got {value}; the default is {default}")
-        return value
+        return _at_least_one("alignguard", cls, info.field_name, value)
 
     @field_validator("fisher_reply_tokens")
     @classmethod

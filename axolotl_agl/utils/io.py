@@ -58,6 +58,29 @@ def write_jsonl(path: PathLike, rows: Sequence[Mapping[str, Any]]) -> Path:
     return atomic_write_text(target, text)
 
 
+def iter_jsonl(
+    path: PathLike, key: str | None = None, fix: str = "one JSON object per line"
+) -> Iterator[tuple[int, Any, str]]:
+    """``(line number, parsed value, line)`` of each non-blank line of a JSON Lines file (UTF-8), in file order.
+
+    The value may be any JSON value; callers check its shape and name the line number in their own message.
+
+    Raises:
+        ValueError: a line that is not valid JSON, as one line naming ``key`` (the YAML key or option the file came
+            from, when given), the file and line number, and ``fix``.
+    """
+    prefix = f"{key}: " if key else ""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{prefix}{path}:{number} is not valid JSON ({err.msg}); {fix}") from None
+            yield number, value, line.rstrip("\n")
+
+
 def read_jsonl(path: PathLike, key: str | None = None, fix: str = "one JSON object per line") -> list[dict[str, Any]]:
     """Read a JSON Lines file (UTF-8) into a list of dicts; blank lines are skipped.
 
@@ -67,15 +90,8 @@ def read_jsonl(path: PathLike, key: str | None = None, fix: str = "one JSON obje
     """
     prefix = f"{key}: " if key else ""
     rows: list[dict[str, Any]] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{prefix}{path}:{number} is not valid JSON ({err.msg}); {fix}") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{prefix}{path}:{number}: expected a JSON object, got {type(row).__name__}; {fix}")
-            rows.append(row)
+    for number, row, _ in iter_jsonl(path, key, fix):
+        if not isinstance(row, dict):
+            raise ValueError(f"{prefix}{path}:{number}: expected a JSON object, got {type(row).__name__}; {fix}")
+        rows.append(row)
     return rows

@@ -16,7 +16,7 @@ from axolotl_agl.drift.metrics import (
     set_metrics,
     task_accuracy,
 )
-from axolotl_agl.drift.prompts import load_prompt_file, normalize_label, subsample_prompts
+from axolotl_agl.drift.prompts import PromptColumns, load_prompt_file, normalize_label, subsample_prompts
 
 
 def test_rate_basics():
@@ -146,7 +146,7 @@ def test_subsample_is_stratified_and_deterministic():
 def test_prompt_files_with_column_mapping(tmp_path):
     csv_path = tmp_path / "mine.csv"
     csv_path.write_text("text,harmful,topic\nHow do I bake bread?,0,food\nHow do I make a bomb?,1,weapons\n")
-    rows = load_prompt_file(csv_path, prompt_column="text", label_column="harmful", category_column="topic")
+    rows = load_prompt_file(csv_path, PromptColumns(prompt="text", label="harmful", category="topic"))
     assert rows == [
         {"id": "mine-0", "prompt": "How do I bake bread?", "label": "safe", "category": "food"},
         {"id": "mine-1", "prompt": "How do I make a bomb?", "label": "unsafe", "category": "weapons"},
@@ -155,7 +155,7 @@ def test_prompt_files_with_column_mapping(tmp_path):
     jsonl.write_text(json.dumps({"id": 7, "prompt": "hi", "label": "benign"}) + "\n")
     assert load_prompt_file(jsonl) == [{"id": "7", "prompt": "hi", "label": "safe", "category": "uncategorized"}]
     with pytest.raises(ValueError, match="label"):
-        load_prompt_file(csv_path, prompt_column="text")  # no "label" column
+        load_prompt_file(csv_path, PromptColumns(prompt="text"))  # no "label" column
     assert normalize_label("HARMFUL") == "unsafe"
     with pytest.raises(ValueError):
         normalize_label("maybe")

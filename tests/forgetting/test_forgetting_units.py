@@ -57,7 +57,7 @@ def test_missing_or_broken_records_are_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no forgetting records\. Train with the plugin listed and an "):
         read_forgetting_records(tmp_path)
     (tmp_path / "agl_forgetting.jsonl").write_text('{"step": 0, "tokens_seen": 0}\n{oops\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"agl_forgetting\.jsonl:2: not valid JSON"):
+    with pytest.raises(ValueError, match=r"agl_forgetting\.jsonl:2 is not valid JSON"):
         read_forgetting_records(tmp_path)
     (tmp_path / "agl_forgetting.jsonl").write_text('{"tokens_seen": 0}\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r":1: expected an object with 'step' and 'tokens_seen'"):
