@@ -1,8 +1,10 @@
 """The forgetting curve: how the loss on what a model knew grows with fine-tuning tokens, and fitting it.
 
-Modules: ``fit`` (curve forms, least-squares fit, bootstrap, selection; numpy only), ``records`` (the run's
-``agl_forgetting.jsonl``, :func:`fit_run_dir`), ``plot`` (PNG), ``data`` (evaluation sets), ``evaluate`` (torch),
-``callback`` (the training callback), ``cli`` (``axolotl agl-forgetting``). Importing this package imports numpy only.
+Modules: ``forms`` (the three curve forms), ``least_squares`` (the fit), ``bootstrap`` (intervals), ``fit`` (one
+curve with intervals, and the selection; all four numpy only), ``records`` (the run's ``agl_forgetting.jsonl``,
+:func:`fit_run_dir`), ``plot`` (PNG), ``data`` (evaluation sets), ``evaluate`` (torch), ``cli``
+(``axolotl agl-forgetting``). The training callback is :mod:`axolotl_agl.integration.forgetting_callback`.
+Importing this package imports numpy only.
 """
 
 from axolotl_agl.forgetting.fit import FORMS, CurveFit, ForgettingFit, fit_curve, fit_forgetting_curve
