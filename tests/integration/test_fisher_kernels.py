@@ -5,8 +5,9 @@ fire. These tests patch a tiny PEFT Llama on the CPU with Axolotl's own code: ``
 attention class forward calling ``self.apply_qkv`` / ``self.apply_o``) and ``apply_lora_kernel_patches`` (binding
 ``apply_lora_qkv``, ``apply_lora_o`` and ``apply_lora_mlp_swiglu`` on each layer's modules). The QKV and O kernels are
 plain torch autograd functions and run on the CPU as they are; the MLP kernel's SwiGLU activation is a Triton kernel,
-so ``axolotl.kernels.lora``'s ``swiglu_forward``/``swiglu_backward`` are replaced by torch equivalents (same
-contract) and everything else is Axolotl's.
+so ``swiglu_forward``/``swiglu_backward`` are replaced by torch equivalents (same contract) where the kernels look
+them up (``axolotl.kernels.lora`` binds them at import up to 0.20; 0.21 imports them from ``axolotl.kernels.swiglu``
+on each call) and everything else is Axolotl's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import torch
 pytest.importorskip("axolotl")
 
 import axolotl.kernels.lora as kernels  # noqa: E402
+import axolotl.kernels.swiglu as swiglu_kernels  # noqa: E402
 from axolotl.monkeypatch import lora_kernels  # noqa: E402
 from axolotl.utils.dict import DictDefault  # noqa: E402
 
@@ -48,8 +50,10 @@ def cpu_kernels(monkeypatch, tiny_model_dir):
     """
     from transformers.models.llama.modeling_llama import LlamaAttention
 
-    monkeypatch.setattr(kernels, "swiglu_forward", _swiglu_forward)
-    monkeypatch.setattr(kernels, "swiglu_backward", _swiglu_backward)
+    for module in (kernels, swiglu_kernels):  # wherever this Axolotl's MLP kernel reads them from
+        if hasattr(module, "swiglu_forward"):
+            monkeypatch.setattr(module, "swiglu_forward", _swiglu_forward)
+            monkeypatch.setattr(module, "swiglu_backward", _swiglu_backward)
     monkeypatch.setattr(LlamaAttention, "forward", LlamaAttention.forward)  # undone at teardown
 
     def patch(model: torch.nn.Module) -> torch.nn.Module:
