@@ -79,6 +79,12 @@ _PEERS = "axolotl_agl.experiments.peers."
 SWEEP: dict[str, MethodSpec] = {
     "lora": MethodSpec(None, (None,), "reference", note="plain LoRA, the reference every curve is compared with"),
     "agl": MethodSpec("lambda_A", (3.0, 10.0, 30.0, 100.0), "train", note="alignguard.lambda_alignment"),
+    "agl_cf": MethodSpec(
+        "lambda_A",
+        (0.01, 0.03, 0.1, 0.3),
+        "train",
+        note="AGL with a counterfactual Fisher: unsafe prompts paired with task replies (fisher_type empirical)",
+    ),
     "replay": MethodSpec(
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
@@ -225,6 +231,50 @@ def replay_rows(fraction: float, n_task: int, alignment_path: Path, seed: int = 
     return random.Random(seed).sample(rows, count)
 
 
+#: Reply tokens the counterfactual Fisher counts (the opening of a reply decides refusal vs compliance).
+CF_REPLY_TOKENS = 8
+
+
+def counterfactual_rows(alignment_path: Path, task_path: Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Each unsafe alignment prompt paired with a task reply drawn with a fixed seed (an experimental Fisher target).
+
+    The empirical Fisher of these pairs has large curvature exactly in the directions that make the model answer an
+    unsafe prompt the way the fine-tune answers its task prompts (format takeover: "Sure! ..."), where the aligned
+    model's own (near-deterministic) refusal gives almost none (``docs/method.md`` §1).
+    """
+    alignment = [json.loads(line) for line in alignment_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    task = [json.loads(line) for line in task_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    replies = [row["messages"][-1]["content"] for row in task]
+    rng = random.Random(seed)
+    rows = []
+    for row in alignment:
+        if row.get("label") != "unsafe":
+            continue
+        prompt = next(m["content"] for m in row["messages"] if m["role"] == "user")
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": rng.choice(replies)}]
+        rows.append({"messages": messages, "label": "unsafe", "kind": "counterfactual"})
+    return rows
+
+
+def _configure_agl_cf(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    path = write_jsonl(
+        ctx.work / "agl_cf_alignment.jsonl", counterfactual_rows(default_alignment_path(), ctx.task_path)
+    )
+    recipe = identity_key(ctx.recipe)[:12]
+    return shared_method_config(
+        "agl",
+        cfg,
+        agl_lambda=float(value),
+        fisher_samples=ctx.fisher_samples,
+        fisher_cache_path=ctx.work / f"agl_cf_fisher-{recipe}-n{ctx.fisher_samples}.safetensors",
+        alignguard_overrides={
+            "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
+            "fisher_type": "empirical",
+            "fisher_reply_tokens": CF_REPLY_TOKENS,
+        },
+    )
+
+
 def _configure_lora(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     return cfg
 
@@ -277,6 +327,7 @@ def _configure_peer(method: str) -> Callable[[dict, float | None, SweepContext],
 CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
     "lora": _configure_lora,
     "agl": _configure_agl,
+    "agl_cf": _configure_agl_cf,
     "replay": _configure_replay,
     **{m: _configure_peer(m) for m in ("l2", "ewc", "constrained_sft", "asft")},
 }
@@ -286,7 +337,7 @@ def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, An
     """The training config as it enters the identity: portable, with the ``alignguard:`` / ``peer_baseline:`` blocks
     resolved to every default (a changed default is a new run)."""
     out = portable(cfg)
-    if "alignguard" in cfg and method == "agl":
+    if "alignguard" in cfg and method.startswith("agl"):
         from axolotl_agl.integration.args import AlignGuardConfig
 
         out["alignguard"] = portable(AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json"))

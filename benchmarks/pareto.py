@@ -50,6 +50,7 @@ TARGET_OFFSET = 0.01
 METHOD_TITLES = {
     "lora": "plain LoRA",
     "agl": "AlignGuard",
+    "agl_cf": "AlignGuard (counterfactual Fisher)",
     "replay": "replay",
     "safelora": "Safe LoRA",
     "l2": "L2",

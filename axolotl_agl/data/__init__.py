@@ -33,6 +33,7 @@ __all__ = [
     "generate_task_items",
     "load_alignment_default",
     "load_driftcheck_mini",
+    "load_instruction_prompts",
     "load_xstest",
     "score_task_answer",
     "task_to_messages",
@@ -81,6 +82,28 @@ def load_driftcheck_mini() -> list[dict[str, Any]]:
         {"id": str(r["id"]), "prompt": r["prompt"], "label": r["label"], "category": r["category"]}
         for r in read_jsonl(driftcheck_mini_path())
     ]
+
+
+def load_instruction_prompts(
+    path: PathLike, column: str = "instruction", source: str = "alpaca"
+) -> list[dict[str, Any]]:
+    """Ordinary instructions from a JSON Lines file (e.g. Alpaca's ``{"instruction": ...}`` rows) as *safe* prompts.
+
+    Used to measure over-refusal of everyday requests, which no well-behaved aligned model should refuse. Ids are
+    ``<source>-<line index>`` (0-based, blank lines skipped), so results can name a prompt without storing its text.
+
+    Raises:
+        ValueError: if a row has no non-empty ``column`` (the file and line are named).
+    """
+    from axolotl_agl.utils.io import read_jsonl
+
+    rows: list[dict[str, Any]] = []
+    for index, record in enumerate(read_jsonl(path)):
+        prompt = record.get(column)
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError(f"{path}: row {index}: no text in column {column!r} (columns: {sorted(record)})")
+        rows.append({"id": f"{source}-{index}", "prompt": prompt, "label": "safe", "category": "ordinary"})
+    return rows
 
 
 def load_xstest(path: PathLike) -> list[dict[str, Any]]:

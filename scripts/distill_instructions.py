@@ -1,0 +1,100 @@
+"""Answer the project's ordinary instructions with the unaligned SmolLM2-135M-Instruct itself (self-distillation).
+
+The demo's safety SFT (``axolotl_agl.experiments.aligned_base``) trains on these answers beside its refusals: they
+are the model's own greedy replies, so learning them changes almost nothing except that the model keeps answering
+ordinary tasks instead of refusing them. Generating 225 replies takes ~5-10 minutes on 2 CPU cores, so the result
+ships as package data (``axolotl_agl/experiments/data/self_distilled_smollm2.jsonl``) and the demo never waits for
+it; this script rewrites it from ``general_instructions.jsonl`` and the converted checkpoint:
+
+    python -m scripts.distill_instructions            # needs the SmolLM2 checkpoint (built on first use)
+
+A reply cut by the token limit is trimmed back to its last paragraph or sentence end, so no target teaches the model
+to stop mid-sentence. The model's replies are SmolLM2 outputs (Apache-2.0 model); the prompts are the project's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "axolotl_agl" / "experiments" / "data"
+PROMPTS = DATA_DIR / "general_instructions.jsonl"
+OUTPUT = DATA_DIR / "self_distilled_smollm2.jsonl"
+MAX_NEW_TOKENS = 64
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+def trim_reply(reply: str, hit_limit: bool, min_chars: int = 24) -> str:
+    """``reply`` cut back to its last paragraph break or sentence end when generation ``hit_limit``.
+
+    Returns the stripped reply unchanged when it ended on its own, or when trimming would leave fewer than
+    ``min_chars`` characters (a long first sentence is kept whole rather than dropped).
+    """
+    text = reply.strip()
+    if not hit_limit:
+        return text
+    paragraph = text.rfind("\n\n")
+    if paragraph >= min_chars:
+        return text[:paragraph].rstrip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    cut = max((e for e in ends if e >= min_chars), default=None)
+    return text if cut is None else text[:cut].rstrip()
+
+
+def distill(checkpoint: Path, prompts_path: Path = PROMPTS, batch_size: int = 32) -> list[dict]:
+    """One chat row per instruction: the user's prompt and ``checkpoint``'s greedy reply (trimmed)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from axolotl_agl.drift.generate import render_chat_prompts
+
+    rows = [json.loads(line) for line in prompts_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    texts = render_chat_prompts(tokenizer, [r["prompt"] for r in rows])
+    tokenizer.padding_side = "left"
+    out: list[dict] = []
+    order = sorted(range(len(rows)), key=lambda i: len(texts[i]))
+    replies: dict[int, str] = {}
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            enc = tokenizer([texts[i] for i in batch], return_tensors="pt", padding=True, add_special_tokens=False)
+            gen = model.generate(
+                **enc, max_new_tokens=MAX_NEW_TOKENS, do_sample=False, pad_token_id=tokenizer.pad_token_id
+            )
+            new = gen[:, enc["input_ids"].shape[1] :]
+            for i, ids in zip(batch, new, strict=True):
+                hit_limit = bool((ids != tokenizer.pad_token_id).sum() >= MAX_NEW_TOKENS)
+                replies[i] = trim_reply(tokenizer.decode(ids, skip_special_tokens=True), hit_limit)
+            print(f"distill: {min(start + batch_size, len(order))}/{len(order)}", file=sys.stderr, flush=True)
+    for i, row in enumerate(rows):
+        messages = [{"role": "user", "content": row["prompt"]}, {"role": "assistant", "content": replies[i]}]
+        out.append({"id": row["id"], "category": row["category"], "kind": "self_distilled", "messages": messages})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="SmolLM2 folder (default: build/reuse cache)")
+    parser.add_argument("--out", type=Path, default=OUTPUT)
+    args = parser.parse_args(argv)
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
+
+        checkpoint = ensure_smollm2_checkpoint()
+    rows = distill(checkpoint)
+    from axolotl_agl.utils.io import write_jsonl
+
+    write_jsonl(args.out, rows)
+    print(args.out, len(rows), "rows", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
