@@ -32,6 +32,8 @@ accumulation ``a`` is ``penalty / (a · step)``; the ratios below are for ``a = 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -40,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+import unittest.mock
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 import torch  # noqa: E402
+from torch.multiprocessing.reductions import StorageWeakRef  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils._pytree import tree_leaves  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,6 +66,7 @@ from axolotl_agl.core.moments import (  # noqa: E402
     uses_sketch,
 )
 from axolotl_agl.core.penalty import combine_terms, compute_module_terms  # noqa: E402
+from axolotl_agl.core.stacked_penalty import StackedPenalty  # noqa: E402
 
 R, K = 16, 32
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -210,19 +217,19 @@ def step_time_section(shape: dict, tokens: int, reps: int, samples: int) -> dict
     }
 
 
-def factor_bytes(dim: int, kind: str) -> int:
+def factor_bytes(dim: int, kind: str, k: int = K) -> int:
     """float32 bytes of one factor's Fisher-pass state: ``exact`` (d²), ``sketch`` (d·l + trace) or ``auto``."""
-    width = sketch_width(dim, K)
+    width = sketch_width(dim, k)
     if kind == "auto":
         kind = "sketch" if uses_sketch(dim, "auto", width) else "exact"
     return 4 * dim * dim if kind == "exact" else 4 * (dim + 1) * width
 
 
-def layer_bytes(dims: dict[str, tuple[int, int]], kind: str, shared: bool) -> int:
+def layer_bytes(dims: dict[str, tuple[int, int]], kind: str, shared: bool, k: int = K) -> int:
     """One decoder layer: a gradient factor per module, an input factor per module or per shared input."""
     groups = INPUT_GROUPS if shared else [(target,) for target in dims]
-    outputs = sum(factor_bytes(d_out, kind) for _, d_out in dims.values())
-    return outputs + sum(factor_bytes(dims[group[0]][0], kind) for group in groups)
+    outputs = sum(factor_bytes(d_out, kind, k) for _, d_out in dims.values())
+    return outputs + sum(factor_bytes(dims[group[0]][0], kind, k) for group in groups)
 
 
 def fisher_state_section(rows: int) -> dict[str, Any]:
@@ -335,6 +342,208 @@ def overlap_memory_section(n_modules: int, dim: int) -> dict[str, Any]:
             raise RuntimeError(proc.stderr[-2000:])
         out["cases"][mode] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
+
+
+#: Full-size models of the meta-device table (their published configs; untied embeddings).
+META_MODELS = {
+    "Mistral-7B": dict(family="mistral", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=32000),
+    "Llama-3-8B": dict(family="llama", hidden=4096, intermediate=14336, layers=32, heads=32, kv_heads=8, vocab=128256),
+    "Llama-3-70B": dict(family="llama", hidden=8192, intermediate=28672, layers=80, heads=64, kv_heads=8, vocab=128256),
+}
+META_KS = (32, 64)
+
+
+class LiveBytes(TorchDispatchMode):
+    """Peak bytes of the storages that the operators run under this mode allocate and keep alive.
+
+    Every operator output whose storage is new is counted until the storage is freed (a weak reference to the
+    storage expires): on the meta device this is what the computation would allocate, with no real memory used.
+    Storages that existed before the mode (weights, Fisher constants) are not counted.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live: dict[int, tuple[StorageWeakRef, int]] = {}
+        self.current = 0
+        self.peak = 0
+        self.ops = 0
+
+    def sweep(self) -> int:
+        """Forget the storages freed since the last call; returns the bytes still alive."""
+        for key in [key for key, (ref, _) in self.live.items() if ref.expired()]:
+            self.current -= self.live.pop(key)[1]
+        return self.current
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops += 1
+        self.sweep()  # what the previous operators freed is gone before this one allocates
+        inputs = {t.untyped_storage()._cdata for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
+        out = func(*args, **(kwargs or {}))
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                storage = leaf.untyped_storage()
+                if storage._cdata not in self.live and storage._cdata not in inputs:  # not a view of an input
+                    self.live[storage._cdata] = (StorageWeakRef(storage), storage.nbytes())
+                    self.current += storage.nbytes()
+        self.peak = max(self.peak, self.current)
+        return out
+
+
+def tensor_bytes(objects: Any) -> int:
+    """Bytes of the distinct storages of every tensor in ``objects`` (dataclasses, mappings, sequences)."""
+    seen: dict[int, int] = {}
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, torch.Tensor):
+            seen[obj.untyped_storage()._cdata] = obj.untyped_storage().nbytes()
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for field in dataclasses.fields(obj):
+                visit(getattr(obj, field.name))
+        elif isinstance(obj, dict):
+            for value in obj.values():
+                visit(value)
+        elif isinstance(obj, (list, tuple)):
+            for value in obj:
+                visit(value)
+
+    visit(objects)
+    return sum(seen.values())
+
+
+def meta_model(shape: dict) -> torch.nn.Module:
+    """The model of ``shape`` on the meta device (shapes only, no weights in memory)."""
+    from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
+
+    config_cls, model_cls = (
+        (MistralConfig, MistralForCausalLM) if shape["family"] == "mistral" else (LlamaConfig, LlamaForCausalLM)
+    )
+    config = config_cls(
+        vocab_size=shape["vocab"],
+        hidden_size=shape["hidden"],
+        intermediate_size=shape["intermediate"],
+        num_hidden_layers=shape["layers"],
+        num_attention_heads=shape["heads"],
+        num_key_value_heads=shape["kv_heads"],
+        tie_word_embeddings=False,
+    )
+    with torch.device("meta"):
+        return model_cls(config)
+
+
+def meta_penalty(dims: list[tuple[int, int]], k: int) -> tuple[StackedPenalty, list, list[ModuleFisher]]:
+    """The trainer's penalty (:class:`StackedPenalty`, r = 16, rank ``k`` Fisher summaries) over LoRA modules of
+    ``dims`` (``(d_in, d_out)`` each) on the meta device; also the LoRA factors and the summaries."""
+    meta = torch.device("meta")
+
+    def factor(dim: int) -> LowRankFactor:
+        return LowRankFactor(
+            torch.empty(dim, k, device=meta), torch.empty(k, device=meta), torch.empty((), device=meta)
+        )
+
+    factors = [
+        (torch.empty(R, d_in, device=meta, requires_grad=True), torch.empty(d_out, R, device=meta, requires_grad=True))
+        for d_in, d_out in dims
+    ]
+    fishers = [ModuleFisher(factor(d_out), factor(d_in)) for d_in, d_out in dims]
+    return StackedPenalty(factors, [2.0] * len(dims), fishers), factors, fishers
+
+
+def penalty_workspace(penalty: StackedPenalty, factors: list, overlap_samples: int) -> dict[str, int]:
+    """Bytes one forward + backward of ``penalty`` allocates on the meta device: the peak, what stays alive after
+    backward (the LoRA factors' gradients), and the number of tensor operators it ran (forward and backward)."""
+    for pair in factors:
+        for tensor in pair:
+            tensor.grad = None
+    tracker = LiveBytes()
+    # autocast has no meta device; the penalty only uses it to switch autocast off
+    with unittest.mock.patch("torch.autocast", lambda **_: contextlib.nullcontext()), tracker:
+        total, terms = penalty.penalty(factors, 1.0, 0.01, 0.1, 0.5, overlap_samples=overlap_samples)
+        total.backward()
+        del total, terms
+    return {"peak_bytes": tracker.peak, "after_backward_bytes": tracker.sweep(), "operators": tracker.ops}
+
+
+def meta_table_section(ks: tuple[int, ...] = META_KS, overlap_samples: tuple[int, ...] = (64, 0)) -> dict[str, Any]:
+    """Fisher-state bytes and penalty workspace of full-size models on the meta device, per ``k``.
+
+    Per model: parameters and bf16 weight bytes of the meta model; LoRA (r = 16) on the 7 projections of every
+    layer. Per ``k``: the Fisher summary (float32, one ``ModuleFisher`` per module, as cached and held by the
+    trainer), the stacked penalty's constants built from it (``StackedPenalty`` groups), the Fisher pass's
+    accumulators (``auto`` sketching, shared inputs, plus the shared test matrices) and the peak bytes the
+    penalty's forward + backward allocates (and its operator count), with the sampled overlap
+    (``overlap_samples = 64``, the default) and, when ``overlap_samples`` lists 0, the exact one (on the meta
+    device that case runs ~10⁵ operators for Llama-3-70B, the chunks of the fused numerator: minutes).
+    """
+    started = time.perf_counter()
+    out: dict[str, Any] = {"r": R, "ks": list(ks), "dtype": "float32", "models": {}}
+    for name, shape in META_MODELS.items():
+        model = meta_model(shape)
+        params = sum(p.numel() for p in model.parameters())
+        dims = [
+            (module.in_features, module.out_features)
+            for module_name, module in model.named_modules()
+            if isinstance(module, torch.nn.Linear) and module_name.rsplit(".", 1)[-1] in TARGETS
+        ]
+        del model
+        layer_dims = module_dims(shape)
+        entry: dict[str, Any] = {
+            "shape": shape,
+            "parameters": params,
+            "bf16_weight_bytes": 2 * params,
+            "lora_modules": len(dims),
+            "lora_parameters": sum(R * (d_in + d_out) for d_in, d_out in dims),
+            "by_k": {},
+        }
+        for k in ks:
+            penalty, factors, fishers = meta_penalty(dims, k)
+            row: dict[str, Any] = {
+                "summary_bytes": tensor_bytes(fishers),
+                "penalty_constants_bytes": tensor_bytes(penalty.groups),
+            }
+            for samples in overlap_samples:
+                workspace = penalty_workspace(penalty, factors, samples)
+                row[f"penalty_workspace_peak_bytes (overlap_samples={samples})"] = workspace["peak_bytes"]
+                row[f"penalty_after_backward_bytes (overlap_samples={samples})"] = workspace["after_backward_bytes"]
+                row[f"penalty_operators_per_step (overlap_samples={samples})"] = workspace["operators"]
+            row["trainer_held_bytes"] = row["summary_bytes"] + row["penalty_constants_bytes"]
+            distinct = {d for pair in layer_dims.values() for d in pair}
+            row["fisher_pass_accumulator_bytes"] = shape["layers"] * layer_bytes(layer_dims, "auto", True, k) + sum(
+                4 * d * sketch_width(d, k) for d in distinct if uses_sketch(d, "auto", sketch_width(d, k))
+            )
+            for key in ("summary_bytes", "trainer_held_bytes", "fisher_pass_accumulator_bytes"):
+                row[f"{key.removesuffix('_bytes')}_over_bf16_weights"] = row[key] / entry["bf16_weight_bytes"]
+            entry["by_k"][k] = row
+        out["models"][name] = entry
+    out["section_wall_seconds"] = time.perf_counter() - started
+    return out
+
+
+def meta_table_markdown(section: dict[str, Any]) -> str:
+    """The meta-device table as markdown (GiB; ratios to the bf16 weight bytes in percent)."""
+    gib = 1 << 30
+    lines = [
+        "| model | params | bf16 weights | k | Fisher summary (% of weights) | + penalty constants = held in training "
+        "(%) | Fisher-pass accumulators (%) | penalty workspace (operators), sampled / exact overlap |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def workspace(row: dict[str, Any], samples: int) -> str:
+        peak = row.get(f"penalty_workspace_peak_bytes (overlap_samples={samples})")
+        ops = row.get(f"penalty_operators_per_step (overlap_samples={samples})")
+        return "–" if peak is None else f"{peak / gib:.2f} GiB ({ops})"
+
+    for name, entry in section["models"].items():
+        for k, row in entry["by_k"].items():
+            sampled, exact = workspace(row, 64), workspace(row, 0)
+            lines.append(
+                f"| {name} | {entry['parameters'] / 1e9:.2f} B | {entry['bf16_weight_bytes'] / gib:.1f} GiB | {k} "
+                f"| {row['summary_bytes'] / gib:.2f} GiB ({100 * row['summary_over_bf16_weights']:.2f} %) "
+                f"| {row['trainer_held_bytes'] / gib:.2f} GiB ({100 * row['trainer_held_over_bf16_weights']:.2f} %) "
+                f"| {row['fisher_pass_accumulator_bytes'] / gib:.2f} GiB "
+                f"({100 * row['fisher_pass_accumulator_over_bf16_weights']:.2f} %) "
+                f"| {sampled} / {exact} |"
+            )
+    return "\n".join(lines)
 
 
 def capture_smollm2_rows(n_examples: int, layers: tuple[int, ...]) -> tuple[dict[str, dict[str, list]], int]:
@@ -465,6 +674,11 @@ def main() -> None:
     )
     parser.add_argument("--quality-examples", type=int, default=48, help="alignment examples for --sketch-quality")
     parser.add_argument(
+        "--meta-table",
+        action="store_true",
+        help="only the meta-device table of Mistral-7B / Llama-3-8B / Llama-3-70B (~1 min; writes meta_table_<date>.json)",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -490,6 +704,16 @@ def main() -> None:
         print(json.dumps(compact, indent=2))
         print(f"wrote {out} in {quality['section_wall_seconds']:.0f} s")
         return
+    if args.meta_table:
+        table = meta_table_section()
+        table["date"] = dt.datetime.now().isoformat(timespec="seconds")
+        table["command"] = " ".join(sys.argv)
+        out = args.out or ROOT / "benchmarks" / "results" / f"meta_table_{dt.date.today().isoformat()}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(table, indent=2) + "\n")
+        print(meta_table_markdown(table))
+        print(f"wrote {out} in {table['section_wall_seconds']:.0f} s")
+        return
     result: dict[str, Any] = {
         "benchmark": "axolotl_agl overhead",
         "date": dt.datetime.now().isoformat(timespec="seconds"),
@@ -510,6 +734,7 @@ def main() -> None:
     }
     result["fisher_state"] = fisher_state_section(rows=args.tokens)
     result["overlap_memory"] = overlap_memory_section(n_modules=args.overlap_modules, dim=4096)
+    result["meta_table"] = meta_table_section(overlap_samples=(64,))  # the exact overlap: --meta-table
     result["environment"]["load_average_at_end"] = os.getloadavg()
     result["wall_seconds"] = time.perf_counter() - started
     result["summary"] = summarise(result)
@@ -517,6 +742,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["summary"], indent=2))
+    print(meta_table_markdown(result["meta_table"]))
     print(f"wrote {out} in {result['wall_seconds']:.0f} s")
 
 
