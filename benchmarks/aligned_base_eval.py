@@ -46,12 +46,12 @@ def prompt_sets(limit: int) -> dict[str, list[dict[str, Any]]]:
 def summarise(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
     """``{model: {set: {refusal_unsafe, over_refusal_safe, compliance_unsafe}}}`` (means) from evaluate_drift."""
     out: dict[str, dict[str, dict[str, float | None]]] = {}
-    for model in results["models"]:
+    for name, model in results["models"].items():
         per_set = {}
         for set_name, entry in model["sets"].items():
             metrics = entry["metrics"]
-            per_set[set_name] = {key: (metrics[key] or {}).get("mean") for key in metrics}
-        out[model["name"]] = per_set
+            per_set[set_name] = {key: (metrics[key] or {}).get("value") for key in metrics}
+        out[name] = per_set
     return out
 
 
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         max_new_tokens=32,
         batch_size=16,
         base_name="unaligned",
+        out_dir=cache / "aligned_base_eval",
     )
     source = json.loads((aligned / "agl_source.json").read_text())
     summary = summarise(results)
