@@ -4,6 +4,7 @@ Run from the repository root (2-4 minutes on one core; see ``benchmarks/README.m
 
     .venv/bin/python benchmarks/overhead.py                   # writes benchmarks/results/overhead_<date>.json
     .venv/bin/python benchmarks/overhead.py --sketch-quality  # separately: sketch vs exact on real SmolLM2-135M
+    .venv/bin/python benchmarks/overhead.py --meta-table      # separately: the 7B/8B/70B memory table (meta device)
 
 Sections (all in one run, same process settings):
 
@@ -18,6 +19,16 @@ Sections (all in one run, same process settings):
    from mmap so freed memory leaves the RSS) and bytes saved for backward of the overlap on a few
    4096 × 4096 modules: fused chunks (default) vs the whole matrix as one chunk under plain autograd vs
    the sampled estimator.
+4. ``meta_table``: Mistral-7B, Llama-3-8B and Llama-3-70B on the meta device (shapes only, no weights), r = 16,
+   k = 32 and 64: bytes of the Fisher summary, of the stacked penalty's constants, of the Fisher pass's
+   accumulators, each against the bf16 weight bytes, and the peak bytes (and operator count) of one forward +
+   backward of the trainer's penalty (:class:`LiveBytes` counts every storage the operators allocate until it is
+   freed). The full run does the sampled overlap only; ``--meta-table`` (alone, ~10 min on a busy 2-core box:
+   the exact overlap of Llama-3-70B is ~1.4 million operators) adds the exact overlap and writes
+   ``results/meta_table_<date>.json``.
+
+The through-the-trainer comparison (plain LoRA vs AGL via ``accelerate launch -m axolotl.cli.train``) is
+``benchmarks/overhead_trainer.py``.
 
 Cases are timed round-robin (A B C A B C ...) and both wall and process CPU time are recorded, since other
 processes may share the machine (the load average is recorded too); ratios use CPU time. One torch thread

@@ -3,7 +3,7 @@ and seed, each run through ``accelerate launch -m axolotl.cli.train <config>``.
 
 Run from the repository root (see ``docs/performance.md``)::
 
-    nice -n 10 .venv/bin/python benchmarks/overhead_trainer.py --model tiny               # a quick check (~4 min)
+    nice -n 10 .venv/bin/python benchmarks/overhead_trainer.py --model tiny               # a quick check (~5 min)
     .venv/bin/python benchmarks/overhead_trainer.py --model smollm2 --repeats 3           # SmolLM2-135M (see docs)
 
 The configs are the demo's: :func:`axolotl_agl.experiments.compare.base_config` (LoRA r = 16 on every linear
