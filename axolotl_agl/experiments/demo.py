@@ -89,7 +89,7 @@ def aligned_base(quick: bool, cache: Path = CACHE) -> tuple[Path, str]:
     """The full aligned base (built if needed); with ``quick``, a short-SFT one unless the full one is ready."""
     full = cache / ALIGNED_NAME
     if not quick or is_current(full):
-        note = "reused" if is_current(full) else "built now (~11 min, once)"
+        note = "reused" if is_current(full) else "built now, once (the safety SFT took 26 min on a busy 2-core machine)"
         return ensure_aligned_base(cache), f"{full.name} ({note})"
     quick_dir = cache / QUICK_ALIGNED_NAME
     note = "reused" if is_current(quick_dir) else "built now"
