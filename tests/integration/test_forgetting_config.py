@@ -65,6 +65,7 @@ def validated(files: dict[str, str], adapter: str = "lora", **overrides) -> Dict
         "chat_template": "tokenizer_default",
         "sequence_len": 128,
         "micro_batch_size": 1,
+        "gradient_accumulation_steps": 1,  # Axolotl 0.18 needs a second batch-size key
         "num_epochs": 1,
         "learning_rate": 1e-4,
         "output_dir": files["out"],
