@@ -10,7 +10,10 @@ the same as the per-module code's (tested in float64 against it and against the 
 
 What does not change between steps is computed once, when the penalty is built: the split weights
 ``w = μ/(μ + ρ)`` of the four eigen-blocks, each term's block coefficients, the overlap metric
-``m_pq = m_p m_q`` and the metric Grams ``Uᵀ diag(m) U``, ``Vᵀ diag(m) V``.
+``m_pq = m_p m_q`` and the metric Grams ``Uᵀ diag(m) U``, ``Vᵀ diag(m) V``. The eigenvectors themselves are
+held once, in stacked tensors, with the input factors that layers reading the same input share stored once
+(:mod:`axolotl_agl.core.module_groups`); :meth:`StackedPenalty.module_fishers` gives per-module summaries that
+are views into them, so a trainer keeps no second copy.
 
 **Low-rank core form.** With ``P = [B, U]`` (``d_out × (r + k_out)``) and ``Q = [A; Vᵀ]``
 (``(r + k_in) × d_in``), ``ΔW = P C_W Q`` and ``ΔW_A = P C_A Q`` (``ΔW_T = P (C_W − C_A) Q``), where
@@ -56,9 +59,14 @@ import torch
 from axolotl_agl.core.fisher_state import ModuleFisher
 from axolotl_agl.core.fused_overlap import FusedOverlapNumerator
 from axolotl_agl.core.lora_modules import LoraHandle
-from axolotl_agl.core.module_groups import ModuleGroup, build_module_group, shape_key
+from axolotl_agl.core.module_groups import ModuleGroup, build_module_groups
 from axolotl_agl.core.penalty import CHUNK_ELEMENTS, COLLISION_SCALE, UNIFORM_MIX, weighted_total
-from axolotl_agl.core.stacked_spectral import SpectralParts, spectral_group_terms, spectral_parts
+from axolotl_agl.core.stacked_spectral import (
+    SpectralParts,
+    shared_input_product,
+    spectral_group_terms,
+    spectral_parts,
+)
 
 
 @dataclass
@@ -74,26 +82,37 @@ class CoreForm:
 
 
 def core_form(group: ModuleGroup, lora_a: torch.Tensor, lora_b: torch.Tensor, parts: SpectralParts) -> CoreForm:
-    """``P``, ``Q``, ``C_A``, ``C_T``, ``G_P``, ``G_Q`` of every module of ``group`` (``O((d_in + d_out)·r·(r+k))``)."""
-    b_u, a_v, coords = parts.b_u, parts.a_v, parts.coords
-    r = lora_a.shape[1]
+    """``P``, ``Q``, ``C_A``, ``C_T``, ``G_P``, ``G_Q`` of every module of ``group`` (``O((d_in + d_out)·r·(r+k))``).
+
+    ``V`` is read as ``parts`` holds it (shared by ``parts.v_share`` consecutive modules); ``Q = [A; Vᵀ]`` is the
+    one per-module copy of it (and ``P = [B, U]`` of ``U``) that the overlap needs.
+    """
+    b_u, a_v, coords, v, v_share = parts.b_u, parts.a_v, parts.coords, parts.v, parts.v_share
+    g, r, d_in = lora_a.shape
     s = group.scale[:, None, None]
     w_rr = group.w_rr[:, None, None]
     k_core = (group.w_kk - group.w_kr[:, :, None] - group.w_rk[:, None, :] + w_rr) * coords
-    eye = torch.eye(r, dtype=lora_a.dtype, device=lora_a.device).expand(lora_a.shape[0], r, r)
+    eye = torch.eye(r, dtype=lora_a.dtype, device=lora_a.device).expand(g, r, r)
     top = torch.cat([s * w_rr * eye, s * a_v * (group.w_rk - group.w_rr[:, None])[:, None, :]], dim=2)
     bottom = torch.cat([s * (group.w_kr - group.w_rr[:, None])[:, :, None] * b_u, k_core], dim=2)
     c_a = torch.cat([top, bottom], dim=1)
     c_w = torch.zeros_like(c_a)
     c_w[:, :r, :r] = s * eye
-    gram_bb = lora_b.mT @ (group.metric_rows[:, :, None] * lora_b)
-    gram_bu = lora_b.mT @ group.metric_u
+    metric_b = group.metric_rows[:, :, None] * lora_b  # diag(m_rows) B
+    gram_bb = lora_b.mT @ metric_b
+    gram_bu = metric_b.mT @ group.u
     gram_p = torch.cat([torch.cat([gram_bb, gram_bu], 2), torch.cat([gram_bu.mT, group.gram_u], 2)], 1)
-    gram_aa = lora_a @ (group.metric_cols[:, :, None] * lora_a.mT)
-    gram_av = lora_a @ group.metric_v
+    metric_a = lora_a * group.metric_cols[:, None, :]  # A diag(m_cols)
+    gram_aa = metric_a @ lora_a.mT
+    gram_av = shared_input_product(metric_a, v, v_share)
     gram_q = torch.cat([torch.cat([gram_aa, gram_av], 2), torch.cat([gram_av.mT, group.gram_v], 2)], 1)
     p = torch.cat([lora_b, group.u], dim=2)
-    q = torch.cat([lora_a, group.v.mT], dim=1)
+    if v_share == 1:
+        q = torch.cat([lora_a, v.mT], dim=1)
+    else:  # one copy: each entry of V written beside the factors of its v_share modules
+        k_in = v.shape[-1]
+        shared = v.mT[:, None].expand(g // v_share, v_share, k_in, d_in)
+        q = torch.cat([lora_a.reshape(g // v_share, v_share, r, d_in), shared], dim=2).reshape(g, r + k_in, d_in)
     return CoreForm(p, q, c_a, c_w - c_a, gram_p, gram_q)
 
 
@@ -206,7 +225,7 @@ def overlap_group_terms(
 ) -> torch.Tensor:
     """The coordinate overlap of every module of ``group`` (sampled numerator when ``0 < samples < min(d)``)."""
     form = core_form(group, lora_a, lora_b, parts)
-    if 0 < samples < min(group.u.shape[1], group.v.shape[1]):
+    if 0 < samples < min(group.d_out, group.d_in):
         numerator = sampled_numerators(group, form, lora_a, lora_b, samples, generator, lines)
     else:
         numerator = exact_numerators(group, form, lora_a, lora_b, chunk_rows)
@@ -248,8 +267,9 @@ def group_terms(
         overlap = overlap_group_terms(group, lora_a, lora_b, parts, overlap_samples, generator)
         return GroupTerms(**spectral, overlap=overlap, overlap_weight=1.0)
     index = torch.randperm(group.size, generator=generator, device=lora_a.device)[:drawn]
-    sub = SpectralParts(parts.b_u[index], parts.a_v[index], parts.coords[index], ())
-    overlap = overlap_group_terms(group.select(index), lora_a[index], lora_b[index], sub, overlap_samples, generator)
+    chosen = group.select(index)
+    sub = SpectralParts(parts.b_u[index], parts.a_v[index], parts.coords[index], (), *chosen.input_vectors())
+    overlap = overlap_group_terms(chosen, lora_a[index], lora_b[index], sub, overlap_samples, generator)
     return GroupTerms(**spectral, overlap=overlap, overlap_weight=group.size / drawn)
 
 
@@ -261,6 +281,10 @@ class StackedPenalty:
     order, and returns the aggregates of :func:`~axolotl_agl.core.penalty.combine_terms`: Fisher penalty and
     stabiliser summed over modules, overlap and geodesic averaged. Computed in ``dtype`` (float32 by default,
     whatever the autocast state or the factors' dtype).
+
+    The eigenvectors are copied once, onto each module's device in ``dtype``; input factors that are the same
+    tensors or equal in every value (the Fisher pass's shared inputs, e.g. q/k/v) are stored once unless
+    ``share_inputs=False``. Nothing of ``fishers`` is kept: drop them and use :meth:`module_fishers`.
     """
 
     def __init__(
@@ -270,6 +294,7 @@ class StackedPenalty:
         fishers: Sequence[ModuleFisher],
         split_damping: float = 1.0,
         dtype: torch.dtype = torch.float32,
+        share_inputs: bool = True,
     ) -> None:
         if not example_factors:
             raise ValueError("no LoRA modules to regularise")
@@ -277,21 +302,21 @@ class StackedPenalty:
             raise ValueError("example_factors, scales and fishers must have one entry per module")
         self.dtype = dtype
         self.n_modules = len(example_factors)
-        keyed: dict[tuple, list[int]] = {}
-        for i, ((a, b), fisher) in enumerate(zip(example_factors, fishers, strict=True)):
-            keyed.setdefault(shape_key(a, b, fisher), []).append(i)
-        self.groups = [
-            build_module_group(
-                positions,
-                [scales[i] for i in positions],
-                [fishers[i] for i in positions],
-                split_damping,
-                dtype,
-                example_factors[positions[0]][0].device,
-            )
-            for positions in keyed.values()
-        ]
+        self.groups = build_module_groups(example_factors, scales, fishers, split_damping, dtype, share_inputs)
         self.device = example_factors[0][0].device
+
+    def module_fishers(self) -> list[ModuleFisher]:
+        """Every module's Fisher summary, in the order of construction, as views into the stacked tensors.
+
+        Holding these instead of the summaries the penalty was built from keeps one copy of every eigenvector
+        matrix (values as stored here: ``dtype``, on the modules' devices; shared inputs stored once).
+        """
+        by_position = {
+            position: fisher
+            for group in self.groups
+            for position, fisher in zip(group.positions, group.module_fishers(), strict=True)
+        }
+        return [by_position[i] for i in range(self.n_modules)]
 
     def group_terms(
         self,

@@ -18,14 +18,29 @@ class SpectralParts:
     a_v: torch.Tensor  # AV, (G, r, k_in)
     coords: torch.Tensor  # s·UᵀΔW V / s = s Bᵤ Aᵥ, (G, k_out, k_in)
     energies: tuple[torch.Tensor, ...]  # E_kk (G,k_out,k_in), E_kr (G,k_out), E_rk (G,k_in), E_rr (G,)
+    v: torch.Tensor  # the input eigenvectors as read this step, (G / v_share, d_in, k_in)
+    v_share: int  # consecutive modules per entry of v (ModuleGroup.input_vectors)
+
+
+def shared_input_product(lhs: torch.Tensor, v: torch.Tensor, v_share: int) -> torch.Tensor:
+    """``lhs[j] @ v[j // v_share]`` for every module ``j``: ``(G, n, d_in) @ (G/m, d_in, k) → (G, n, k)``.
+
+    The ``m = v_share`` modules sharing an entry of ``v`` are multiplied side by side, as one
+    ``(m·n) × d_in`` block, so ``v`` is read where it is (no per-module copy).
+    """
+    g, n, d_in = lhs.shape
+    if v_share == 1:
+        return lhs @ v
+    return (lhs.reshape(g // v_share, v_share * n, d_in) @ v).reshape(g, n, v.shape[-1])
 
 
 def spectral_parts(group: ModuleGroup, lora_a: torch.Tensor, lora_b: torch.Tensor) -> SpectralParts:
     """ΔW's energies in the eigen-blocks, batched (as :func:`~axolotl_agl.core.penalty.compute_spectral_energies`)."""
     s = group.scale[:, None, None]
     s2 = group.scale.square()
+    v, v_share = group.input_vectors()
     b_u = group.u.mT @ lora_b
-    a_v = lora_a @ group.v
+    a_v = shared_input_product(lora_a, v, v_share)
     gram_a = lora_a @ lora_a.mT
     gram_b = lora_b.mT @ lora_b
     coords = s * (b_u @ a_v)
@@ -36,7 +51,7 @@ def spectral_parts(group: ModuleGroup, lora_a: torch.Tensor, lora_b: torch.Tenso
     e_kr = row_energy - e_kk.sum(-1)
     e_rk = col_energy - e_kk.sum(-2)
     e_rr = total - e_kk.sum((-2, -1)) - e_kr.sum(-1) - e_rk.sum(-1)
-    return SpectralParts(b_u, a_v, coords, (e_kk, e_kr, e_rk, e_rr))
+    return SpectralParts(b_u, a_v, coords, (e_kk, e_kr, e_rk, e_rr), v, v_share)
 
 
 def _block_sum(coefficients: tuple[torch.Tensor, ...], energies: tuple[torch.Tensor, ...]) -> torch.Tensor:

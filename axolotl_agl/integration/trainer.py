@@ -14,7 +14,7 @@ from transformers import TrainerCallback
 from axolotl_agl.core.fisher_state import ModuleFisher
 from axolotl_agl.core.lora_modules import LoraHandle
 from axolotl_agl.core.penalty import compute_module_terms
-from axolotl_agl.core.stacked_penalty import modules_penalty
+from axolotl_agl.core.stacked_penalty import StackedPenalty
 from axolotl_agl.integration.args import AlignGuardConfig
 from axolotl_agl.integration.penalised import PenalisedTrainer
 
@@ -45,6 +45,10 @@ class AlignGuardTrainer(PenalisedTrainer):
     The once-per-optimiser-step scaling, the ``agl/*`` logging and the non-finite policy
     (``alignguard.on_nonfinite``) come from :class:`~axolotl_agl.integration.penalised.PenalisedTrainer`;
     this class holds the Fisher state and computes the four terms (:meth:`penalty_terms`).
+
+    The Fisher state is held once: the :class:`~axolotl_agl.core.stacked_penalty.StackedPenalty` built at the
+    first penalty (:meth:`alignguard_penalty`) holds the stacked eigenvectors, and ``agl_modules`` then holds
+    per-module summaries that are views into them (for the per-module diagnostics of :meth:`nonfinite_details`).
     """
 
     metric_prefix = "agl"
@@ -55,6 +59,7 @@ class AlignGuardTrainer(PenalisedTrainer):
         super().__init__(*args, **kwargs)
         self.agl_config: AlignGuardConfig | None = None
         self.agl_modules: list[tuple[LoraHandle, ModuleFisher]] = []
+        self.agl_penalty: StackedPenalty | None = None
         self.agl_fisher_checksum: str | None = None
         self.add_callback(AlignGuardCheckpointCallback(self))
 
@@ -69,14 +74,35 @@ class AlignGuardTrainer(PenalisedTrainer):
         modules: list[tuple[LoraHandle, ModuleFisher]],
         fisher_checksum: str | None = None,
     ) -> None:
-        """Install the Fisher summaries (moved to each module's device in float32) and their checksum."""
+        """Install the Fisher summaries (in float32, where they are) and their checksum.
+
+        The stacked penalty is built at the first step, on the LoRA factors' devices as they are then (after any
+        wrapping or moving of the model); from then on ``agl_modules`` holds views into it and the summaries
+        passed here are no longer referenced.
+        """
         self.agl_config = config
         self.on_nonfinite = config.on_nonfinite
         self.agl_fisher_checksum = fisher_checksum
-        self.agl_modules = []
-        for handle, fisher in modules:
-            device = handle.module.lora_A[handle.adapter].weight.device
-            self.agl_modules.append((handle, fisher.to(device, torch.float32)))
+        self.agl_penalty = None
+        self.agl_modules = [
+            (handle, fisher.to(fisher.output_factor.vectors.device, torch.float32)) for handle, fisher in modules
+        ]
+
+    def alignguard_penalty(self) -> StackedPenalty:
+        """The stacked penalty of ``agl_modules``, built on first use; ``agl_modules`` then views into it."""
+        if self.agl_penalty is None:
+            handles = [handle for handle, _ in self.agl_modules]
+            with torch.no_grad():
+                example_factors = [handle.factors() for handle in handles]
+            penalty = StackedPenalty(
+                example_factors,
+                [handle.scale for handle in handles],
+                [fisher for _, fisher in self.agl_modules],
+                self.agl_config.split_damping,
+            )
+            self.agl_modules = list(zip(handles, penalty.module_fishers(), strict=True))
+            self.agl_penalty = penalty
+        return self.agl_penalty
 
     def _module_terms(self) -> list[dict[str, torch.Tensor]]:
         cfg = self.agl_config
@@ -93,8 +119,10 @@ class AlignGuardTrainer(PenalisedTrainer):
         """The total penalty (differentiable w.r.t. every LoRA factor) and its four aggregated terms."""
         cfg = self.agl_config
         weights = (cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
-        # Modules of one shape are computed together (core/stacked_penalty.py), built once per module list.
-        return modules_penalty(self.agl_modules, cfg.split_damping, *weights, cfg.overlap_samples)
+        # Modules of one shape are computed together (core/stacked_penalty.py).
+        penalty = self.alignguard_penalty()
+        factors = [handle.factors() for handle, _ in self.agl_modules]
+        return penalty.penalty(factors, *weights, overlap_samples=cfg.overlap_samples)
 
     def nonfinite_details(self) -> tuple[str, str]:
         """The modules whose terms are not finite, and the fix."""

@@ -20,7 +20,9 @@ import math
 import pytest
 import torch
 
+from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher, clone_factor, low_rank_factor_from_dense
 from axolotl_agl.core.lora_modules import find_lora_linears
+from axolotl_agl.core.module_groups import distinct_factors, share_pattern
 from axolotl_agl.core.penalty import (
     COLLISION_SCALE,
     TERM_NAMES,
@@ -42,7 +44,7 @@ from axolotl_agl.core.stacked_penalty import (
     penalty_for_modules,
 )
 from axolotl_agl.core.stacked_spectral import spectral_parts
-from tests.core.test_penalty_reference import SHAPES, fast_terms, make_case, reference_terms
+from tests.core.test_penalty_reference import SHAPES, fast_terms, make_case, random_psd, reference_terms
 from tests.core.test_penalty_scale import dense_parts, line_values
 
 F64 = torch.float64
@@ -296,16 +298,12 @@ def test_penalty_for_modules_is_built_once_per_module_list(tiny_model_dir):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from tests.core.test_penalty_reference import random_psd
-
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     model = get_peft_model(model, LoraConfig(r=2, lora_alpha=4, target_modules="all-linear", lora_dropout=0.0))
     gen = torch.Generator().manual_seed(0)
     for name, param in model.named_parameters():
         if "lora_B" in name:
             param.data = 0.1 * torch.randn(param.shape, generator=gen)
-    from axolotl_agl.core.fisher_state import ModuleFisher, low_rank_factor_from_dense
-
     modules = []
     for handle in find_lora_linears(model):
         a, b = handle.factors()
@@ -320,3 +318,156 @@ def test_penalty_for_modules_is_built_once_per_module_list(tiny_model_dir):
     per_module = [fast_terms(*(t.double() for t in h.factors()), h.scale, f.to("cpu", F64)) for h, f in modules]
     ref_total, _ = combine_terms(per_module, 0.7, 0.3, 0.5, 0.25)
     torch.testing.assert_close(total.double(), ref_total, rtol=1e-4, atol=0)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One copy of every eigenvector matrix: shared input factors, views for the trainer
+# ------------------------------------------------------------------------------------------------------------------
+
+Q_SHAPE, KV_SHAPE, MHA_SHAPE = (6, 5, 2, 3, 2), (4, 5, 2, 2, 2), (5, 4, 3, 2, 3)
+
+
+def with_input(case, input_factor):
+    a, b, scale, fisher = case
+    return a, b, scale, ModuleFisher(fisher.output_factor, input_factor)
+
+
+def shared_input_cases():
+    """Two Llama-like layers (q, k, v, o; q/k/v read one input: k gets a copy of q's input factor, as a loaded
+    cache holds it, v the same object) and an MHA-like group (three of four same-shaped modules share an input)."""
+    cases = []
+    for layer in range(2):
+        q, k, v, o = (
+            make_case(shape, 10 * layer + i) for i, shape in enumerate((Q_SHAPE, KV_SHAPE, KV_SHAPE, Q_SHAPE))
+        )
+        shared = q[3].input_factor
+        cases += [q, with_input(k, clone_factor(shared)), with_input(v, shared), o]
+    mha = [make_case(MHA_SHAPE, 40 + i) for i in range(4)]
+    shared = mha[0][3].input_factor
+    cases += [mha[0], with_input(mha[1], clone_factor(shared)), with_input(mha[2], clone_factor(shared)), mha[3]]
+    return cases
+
+
+def build(cases, **kwargs):
+    return StackedPenalty([(a, b) for a, b, _, _ in cases], [c[2] for c in cases], [c[3] for c in cases], **kwargs)
+
+
+def group_of(penalty, shape):
+    return next(g for g in penalty.groups if (g.d_out, g.d_in, g.u.shape[2]) == (shape[0], shape[1], shape[3]))
+
+
+def test_shared_input_factors_are_stored_once():
+    cases = shared_input_cases()
+    penalty = build(cases, dtype=F64)
+    q_group, kv_group, mha_group = (group_of(penalty, s) for s in (Q_SHAPE, KV_SHAPE, MHA_SHAPE))
+    assert q_group.inputs is kv_group.inputs  # one bank for d_in = 5, k_in = 2
+    assert q_group.inputs.vectors.shape == (4, 5, 2)  # two attention inputs and two o inputs, not eight
+    assert q_group.v_share == 1 and kv_group.v_share == 2 and mha_group.v is None
+    for group in (q_group, kv_group):
+        assert group.v.untyped_storage().data_ptr() == group.inputs.vectors.untyped_storage().data_ptr()
+    assert mha_group.inputs.vectors.shape == (2, 4, 3)
+    unshared = build(cases, dtype=F64, share_inputs=False)
+    assert group_of(unshared, KV_SHAPE).inputs.vectors.shape == (8, 5, 2)
+
+
+def test_shared_inputs_give_the_per_module_and_reference_terms():
+    """View (k/v pairs, v_share = 2) and gathered (MHA-like) input eigenvectors, per module and aggregated."""
+    cases = shared_input_cases()
+    penalty = build(cases, dtype=F64)
+    for group in penalty.groups:
+        members = [cases[i] for i in group.positions]
+        terms = group_terms(group, *stacked(members))
+        for i, case in enumerate(members):
+            per_module, reference = fast_terms(*case), reference_terms(*case)
+            for name in TERM_NAMES:
+                value = getattr(terms, name)[i]
+                torch.testing.assert_close(value, per_module[name], rtol=1e-10, atol=1e-15)
+                torch.testing.assert_close(value, reference[name], rtol=1e-8, atol=1e-14)
+                for g_new, g_ref in zip(grads(value, case), grads(reference[name], case), strict=True):
+                    torch.testing.assert_close(g_new, g_ref, rtol=1e-7, atol=1e-10 * float(g_ref.abs().max()))
+    factors = [(a, b) for a, b, _, _ in cases]
+    total, agg = penalty.penalty(factors, 0.7, 0.3, 0.5, 0.25)
+    ref_total, ref_agg = combine_terms([reference_terms(*c) for c in cases], 0.7, 0.3, 0.5, 0.25)
+    torch.testing.assert_close(total, ref_total, rtol=1e-8, atol=0)
+    for case in cases:
+        for g_new, g_ref in zip(grads(total, case), grads(ref_total, case), strict=True):
+            torch.testing.assert_close(g_new, g_ref, rtol=1e-7, atol=1e-10 * float(g_ref.abs().max()))
+
+
+@pytest.mark.parametrize("shape", [KV_SHAPE, MHA_SHAPE])
+def test_sampled_overlap_with_shared_inputs_equals_per_module(shape):
+    cases = shared_input_cases()
+    group = group_of(build(cases, dtype=F64), shape)
+    members = [cases[i] for i in group.positions]
+    a, b = stacked(members)
+    lines = torch.randint(0, group.lines(), (len(members), 3), generator=torch.Generator().manual_seed(0))
+    batched = overlap_group_terms(group, a, b, spectral_parts(group, a, b), samples=3, lines=lines)
+    for i, case in enumerate(members):
+        value, _ = per_module_sampled(case, lines[i])
+        torch.testing.assert_close(batched[i], value, rtol=1e-10, atol=1e-15)
+        for g_new, g_ref in zip(grads(batched[i], case), grads(value, case), strict=True):
+            torch.testing.assert_close(g_new, g_ref, rtol=1e-9, atol=1e-12 * float(g_ref.abs().max()))
+
+
+def test_module_sampling_is_the_same_with_and_without_shared_inputs():
+    cases = shared_input_cases()
+    factors = [(a, b) for a, b, _, _ in cases]
+    leaves = [t for pair in factors for t in pair]
+    results = []
+    for share in (True, False):
+        penalty = build(cases, dtype=F64, share_inputs=share)
+        gen = torch.Generator().manual_seed(5)
+        total, _ = penalty.penalty(factors, 0.7, 0.3, 0.5, 0.25, 2, 0.5, gen)
+        results.append((total, torch.autograd.grad(total, leaves)))
+    (shared_total, shared_grads), (own_total, own_grads) = results
+    torch.testing.assert_close(shared_total, own_total, rtol=1e-12, atol=0)
+    for g_shared, g_own in zip(shared_grads, own_grads, strict=True):
+        torch.testing.assert_close(g_shared, g_own, rtol=1e-10, atol=1e-14)
+
+
+def test_module_fishers_are_views_into_the_stacked_tensors():
+    cases = shared_input_cases()
+    penalty = build(cases, dtype=F64)
+    fishers = penalty.module_fishers()
+    stacked_storages = {
+        t.untyped_storage().data_ptr()
+        for g in penalty.groups
+        for bank in (g.outputs, g.inputs)
+        for t in (bank.vectors, bank.values, bank.residual)
+    }
+    for (_, _, _, original), view in zip(cases, fishers, strict=True):
+        for side in ("output_factor", "input_factor"):
+            for field in ("vectors", "values", "residual"):
+                tensor = getattr(getattr(view, side), field)
+                assert tensor.untyped_storage().data_ptr() in stacked_storages
+                assert torch.equal(tensor, getattr(getattr(original, side), field))
+    # the shared input factors of one layer are one tensor
+    assert fishers[1].input_factor.vectors.data_ptr() == fishers[0].input_factor.vectors.data_ptr()
+    assert fishers[2].input_factor.vectors.data_ptr() == fishers[0].input_factor.vectors.data_ptr()
+    assert fishers[3].input_factor.vectors.data_ptr() != fishers[0].input_factor.vectors.data_ptr()
+    # float32 construction: the views hold the float32 values
+    assert build(cases).module_fishers()[0].output_factor.vectors.dtype == torch.float32
+
+
+def test_distinct_factors_by_identity_or_equal_values():
+    gen = torch.Generator().manual_seed(0)
+    f = low_rank_factor_from_dense(random_psd(5, gen), 2)
+    g = low_rank_factor_from_dense(random_psd(5, gen), 2)
+    nudged = clone_factor(f)
+    nudged.vectors[0, 0] += 1e-12
+    distinct, index = distinct_factors([f, g, clone_factor(f), f, nudged])
+    assert index == [0, 1, 0, 0, 2] and len(distinct) == 3
+    meta = LowRankFactor(
+        torch.empty(5, 2, device="meta"), torch.empty(2, device="meta"), torch.empty((), device="meta")
+    )
+    other = LowRankFactor(torch.empty(5, 2, device="meta"), meta.values, meta.residual)
+    assert distinct_factors([meta, meta, other])[1] == [0, 0, 1]  # on meta only the same tensors are one
+
+
+def test_share_pattern():
+    assert share_pattern([0, 1, 2, 3]) == (0, 1, 1)
+    assert share_pattern([0, 0, 2, 2, 4, 4]) == (0, 2, 2)
+    assert share_pattern([7, 7, 7]) == (7, 1, 3)
+    assert share_pattern([0, 0, 0, 1]) is None
+    assert share_pattern([0, 0, 1, 2]) is None
+    assert share_pattern([3, 1]) is None

@@ -224,15 +224,15 @@ def test_nonfinite_penalty_is_skipped_with_a_count(tmp_path, caplog):
 def record_terms(monkeypatch):
     """Record the dtypes of the penalty and its terms and whether autocast was on when the trainer computed them."""
     seen = []
-    real = trainer_module.modules_penalty
+    real = trainer_module.StackedPenalty.penalty
 
-    def recording(*args, **kwargs):
+    def recording(self, *args, **kwargs):
         autocast = torch.is_autocast_enabled("cpu")
-        total, agg = real(*args, **kwargs)
+        total, agg = real(self, *args, **kwargs)
         seen.append({"autocast": autocast, "dtypes": {total.dtype} | {t.dtype for t in agg.values()}})
         return total, agg
 
-    monkeypatch.setattr(trainer_module, "modules_penalty", recording)
+    monkeypatch.setattr(trainer_module.StackedPenalty, "penalty", recording)
     return seen
 
 
