@@ -15,14 +15,15 @@
 # prints pass/fail counts per release and exits non-zero if anything failed or errored.
 #
 # The CI set, and why: .ci/run must finish in 60 minutes on a 2-core machine from a fresh clone. Measured here with
-# nice -n 10 while other jobs shared the two cores (load average 4-5): a cold venv build 111-263 s; one release's
-# unit tests 549 s (0.18.0), 447 s (0.20.0), 353 s and 1196 s (0.21.0, the second with two trainings running beside
-# it); the 36 e2e tests on 0.21.0 1479 s, of which the 8 in tests/experiments/ 745 s. Unit tests on 0.18.0 and 0.21.0
-# plus the 28 e2e tests outside tests/experiments/ on 0.21.0, with both venvs built cold, take ~33 min at that load
-# (~47 min with the slower 0.21.0 unit run), on top of `make test` (~13 min). 0.20.0 (~9 min more) and the experiment
-# e2e tests (~12 min more) are therefore opt-in: COMPAT_RELEASES=all, COMPAT_E2E_SKIP="". 0.20.0 lies between two
-# tested releases (it has 0.21.0's accumulation branch, model_accepts_loss_kwargs=True, and peft 0.21 line) and passed
-# all 795 unit tests when this set was chosen; all 36 e2e tests, experiments included, passed on 0.21.0 then too.
+# nice -n 10 while other jobs kept the two cores busy (load average 3-5): a cold venv build 111-263 s; one release's
+# unit tests 549-792 s (0.18.0), 447 s (0.20.0), 353-1023 s (0.21.0); the e2e tests on 0.21.0 1479 s for all 36, of
+# which the 8 in tests/experiments/ 745 s; the other 28 took 928 s at load 4. The CI set (unit tests on 0.18.0 and
+# 0.21.0, the 28 e2e tests on 0.21.0) took 2747 s of wall time with warm venvs but only 18 min of CPU (user + sys), so
+# on an otherwise idle machine it needs roughly 7 min of cold builds plus 15-20 min, on top of `make test` (~13 min).
+# 0.20.0 (~9 min) and the experiment e2e tests (~12 min at load) are opt-in: COMPAT_RELEASES=all, COMPAT_E2E_SKIP="".
+# 0.20.0 lies between two tested releases (it has 0.21.0's accumulation branch, model_accepts_loss_kwargs=True, and
+# peft 0.21 line); it passed all its unit tests (795 then), and all 36 e2e tests passed on 0.21.0, when this set was
+# chosen.
 #
 # Environment: PY (default python3.11), COMPAT_DIR, COMPAT_RELEASES (space-separated releases to run when none are
 # named, default "0.18.0 0.21.0"; "all" = every requirements/compat/ file), COMPAT_E2E (release whose e2e tests run;
