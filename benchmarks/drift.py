@@ -81,7 +81,7 @@ SWEEP: dict[str, MethodSpec] = {
     "agl": MethodSpec("lambda_A", (3.0, 10.0, 30.0, 100.0), "train", note="alignguard.lambda_alignment"),
     "agl_cf": MethodSpec(
         "lambda_A",
-        (0.01, 0.03, 0.1, 0.3),
+        (0.01, 1.0, 3.0, 30.0),
         "train",
         note="AGL with a counterfactual Fisher: unsafe prompts paired with task replies (fisher_type empirical)",
     ),
@@ -260,19 +260,12 @@ def _configure_agl_cf(cfg: dict, value: float | None, ctx: SweepContext) -> dict
     path = write_jsonl(
         ctx.work / "agl_cf_alignment.jsonl", counterfactual_rows(default_alignment_path(), ctx.task_path)
     )
-    recipe = identity_key(ctx.recipe)[:12]
-    return shared_method_config(
-        "agl",
-        cfg,
-        agl_lambda=float(value),
-        fisher_samples=ctx.fisher_samples,
-        fisher_cache_path=ctx.work / f"agl_cf_fisher-{recipe}-n{ctx.fisher_samples}.safetensors",
-        alignguard_overrides={
-            "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
-            "fisher_type": "empirical",
-            "fisher_reply_tokens": CF_REPLY_TOKENS,
-        },
-    )
+    overrides = {
+        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
+        "fisher_type": "empirical",
+        "fisher_reply_tokens": CF_REPLY_TOKENS,
+    }
+    return _agl_config(cfg, value, ctx, "agl_cf_fisher", overrides)
 
 
 def _configure_lora(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
@@ -280,13 +273,21 @@ def _configure_lora(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
 
 
 def _configure_agl(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    return _agl_config(cfg, value, ctx, "agl_fisher")
+
+
+def _agl_config(
+    cfg: dict, value: float | None, ctx: SweepContext, cache_stem: str, overrides: dict | None = None
+) -> dict:
+    """``cfg`` with AlignGuard at λ_A = ``value``; its Fisher cache is keyed by the aligned base and sample count."""
     recipe = identity_key(ctx.recipe)[:12]
     return shared_method_config(
         "agl",
         cfg,
         agl_lambda=float(value),
         fisher_samples=ctx.fisher_samples,
-        fisher_cache_path=ctx.work / f"agl_fisher-{recipe}-n{ctx.fisher_samples}.safetensors",
+        fisher_cache_path=ctx.work / f"{cache_stem}-{recipe}-n{ctx.fisher_samples}.safetensors",
+        alignguard_overrides=overrides,
     )
 
 
