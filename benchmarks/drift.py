@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from axolotl_agl.data import default_alignment_path, driftcheck_mini_path  # noqa: E402
 from axolotl_agl.experiments.compare import EVAL_SEED, base_config, file_sha256, train_config, write_task_data  # noqa: E402
 from axolotl_agl.experiments.compare import method_config as shared_method_config  # noqa: E402
-from axolotl_agl.utils.io import atomic_write_json, write_jsonl  # noqa: E402
+from axolotl_agl.utils.io import atomic_write_json, read_jsonl, write_jsonl  # noqa: E402
 
 #: Bump when the run JSON or the identity's layout changes (old files are then a different group, never mixed).
 SWEEP_SCHEMA = 1
@@ -226,7 +226,7 @@ def replay_rows(fraction: float, n_task: int, alignment_path: Path, seed: int = 
     """
     if not 0 < fraction < 1:
         raise ValueError(f"replay fraction must be in (0, 1), got {fraction}")
-    rows = [json.loads(line) for line in alignment_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(alignment_path)
     count = min(len(rows), round(fraction / (1 - fraction) * n_task))
     return random.Random(seed).sample(rows, count)
 
@@ -242,12 +242,10 @@ def counterfactual_rows(alignment_path: Path, task_path: Path, seed: int = 0) ->
     unsafe prompt the way the fine-tune answers its task prompts (format takeover: "Sure! ..."), where the aligned
     model's own (near-deterministic) refusal gives almost none (``docs/method.md`` §1).
     """
-    alignment = [json.loads(line) for line in alignment_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    task = [json.loads(line) for line in task_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    replies = [row["messages"][-1]["content"] for row in task]
+    replies = [row["messages"][-1]["content"] for row in read_jsonl(task_path)]
     rng = random.Random(seed)
     rows = []
-    for row in alignment:
+    for row in read_jsonl(alignment_path):
         if row.get("label") != "unsafe":
             continue
         prompt = next(m["content"] for m in row["messages"] if m["role"] == "user")

@@ -140,18 +140,25 @@ def random_factor(dim: int, k: int, gen: torch.Generator) -> LowRankFactor:
     return LowRankFactor(q.contiguous(), values, torch.tensor(1e-3))
 
 
+def config_sizes(shape: dict) -> dict[str, int]:
+    """The Hugging Face config sizes (vocabulary, widths, layers, heads) of a model ``shape``."""
+    return {
+        "vocab_size": shape["vocab"],
+        "hidden_size": shape["hidden"],
+        "intermediate_size": shape["intermediate"],
+        "num_hidden_layers": shape["layers"],
+        "num_attention_heads": shape["heads"],
+        "num_key_value_heads": shape["kv_heads"],
+    }
+
+
 def build_lora_model(shape: dict, seed: int = 0):
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=shape["vocab"],
-        hidden_size=shape["hidden"],
-        intermediate_size=shape["intermediate"],
-        num_hidden_layers=shape["layers"],
-        num_attention_heads=shape["heads"],
-        num_key_value_heads=shape["kv_heads"],
+        **config_sizes(shape),
         tie_word_embeddings=True,
         attn_implementation="sdpa",
     )
@@ -428,15 +435,7 @@ def meta_model(shape: dict) -> torch.nn.Module:
     config_cls, model_cls = (
         (MistralConfig, MistralForCausalLM) if shape["family"] == "mistral" else (LlamaConfig, LlamaForCausalLM)
     )
-    config = config_cls(
-        vocab_size=shape["vocab"],
-        hidden_size=shape["hidden"],
-        intermediate_size=shape["intermediate"],
-        num_hidden_layers=shape["layers"],
-        num_attention_heads=shape["heads"],
-        num_key_value_heads=shape["kv_heads"],
-        tie_word_embeddings=False,
-    )
+    config = config_cls(**config_sizes(shape), tie_word_embeddings=False)
     with torch.device("meta"):
         return model_cls(config)
 

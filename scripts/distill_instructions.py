@@ -15,7 +15,6 @@ to stop mid-sentence. The model's replies are SmolLM2 outputs (Apache-2.0 model)
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -51,8 +50,9 @@ def distill(checkpoint: Path, prompts_path: Path = PROMPTS, batch_size: int = 32
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from axolotl_agl.drift.generate import render_chat_prompts
+    from axolotl_agl.utils.io import read_jsonl
 
-    rows = [json.loads(line) for line in prompts_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = read_jsonl(prompts_path)
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     texts = render_chat_prompts(tokenizer, [r["prompt"] for r in rows])
@@ -88,11 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
 
         checkpoint = ensure_smollm2_checkpoint()
-    rows = distill(checkpoint)
     from axolotl_agl.utils.io import write_jsonl
 
-    write_jsonl(args.out, rows)
-    print(args.out, len(rows), "rows", file=sys.stderr)
+    write_jsonl(args.out, distill(checkpoint))
+    print(args.out, file=sys.stderr)
     return 0
 
 
