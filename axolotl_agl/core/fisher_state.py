@@ -84,6 +84,23 @@ class ModuleFisher:
         return mean_of(self.output_factor) * mean_of(self.input_factor)
 
 
+def summary_to(
+    summary: dict[str, ModuleFisher], device: torch.device | str, dtype: torch.dtype = torch.float32
+) -> dict[str, ModuleFisher]:
+    """``summary`` on ``device`` in ``dtype``, a factor that several modules share (the same object) moved once.
+
+    ``{name: f.to(...)}`` would give each module its own copy of a shared input factor.
+    """
+    moved: dict[int, LowRankFactor] = {}
+
+    def move(factor: LowRankFactor) -> LowRankFactor:
+        if id(factor) not in moved:
+            moved[id(factor)] = factor.to(device, dtype)
+        return moved[id(factor)]
+
+    return {name: ModuleFisher(move(f.output_factor), move(f.input_factor)) for name, f in summary.items()}
+
+
 #: Above this dimension the top-k eigenpairs of an exact factor come from subspace iteration, not a full eigh.
 FULL_EIGH_MAX_DIM = 1024
 SUBSPACE_ITERATIONS = 8

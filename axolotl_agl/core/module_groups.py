@@ -1,13 +1,15 @@
-"""Stacking the Fisher-derived constants of same-shaped LoRA modules (what the stacked penalty computes once).
+"""Stacking the Fisher factors of same-shaped LoRA modules for the stacked penalty.
 
 **One copy of every eigenvector matrix.** The eigenvectors are the bulk of the Fisher state (``(d_out + d_in)·k``
 floats per module). They are copied once, into stacked tensors on the LoRA factors' device: each group's output
 factors into its own :class:`FactorBank`, and the input factors into one bank per ``(d_in, k_in, device)`` shared
-by every group. Everything else the penalty needs per step is computed from those tensors, and the per-module
-summaries the trainer keeps afterwards are views into them (:meth:`ModuleGroup.module_fishers`).
+by every group. Everything else the penalty needs per step (split weights, block coefficients, overlap metric and
+its Grams) is recomputed from those tensors when the step reads it (:class:`ModuleGroup`): nothing derived is held
+between steps. The per-module summaries the trainer keeps are views into the banks
+(:meth:`ModuleGroup.module_fishers`).
 
 **Shared inputs.** Layers that read the same input (q/k/v, gate/up) have the same input factor ``S``: the Fisher
-pass accumulates it once (:mod:`axolotl_agl.core.kfac`) and the summary gives every such layer a copy of it.
+pass accumulates it once (:mod:`axolotl_agl.core.kfac`) and the summary gives every such layer the same factor.
 Factors that are the same tensors or equal in every value (:func:`distinct_factors`) are stored once in the input
 bank. Within a group, when the modules' bank entries follow the pattern ``start + stride·⌊j/m⌋`` (``m``
 consecutive modules share an entry: Llama's k/v and gate/up pairs, and every group without sharing, ``m = 1``),
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher
-from axolotl_agl.core.penalty import overlap_metric, split_weights
+from axolotl_agl.core.penalty import CHUNK_ELEMENTS, split_weights
 
 #: Order of the four eigen-blocks in the coefficient tuples: kept×kept, kept×rest, rest×kept, rest×rest.
 BLOCKS = ("kk", "kr", "rk", "rr")
@@ -120,35 +122,34 @@ def share_pattern(index: Sequence[int]) -> tuple[int, int, int] | None:
 
 @dataclass
 class ModuleGroup:
-    """Constants of ``G`` modules of one shape (leading dimension ``G``), built once from the Fisher summaries.
+    """``G`` modules of one shape (leading dimension ``G``): their Fisher factors, stacked, and what derives from them.
 
-    ``coefficients[name]`` holds, per eigen-block, the constant ``c_b`` with ``term = Σ_b c_b E_b`` for the
-    spectral quantities (``fisher``, ``stabiliser``, ``norm_a`` = ‖ΔW_A‖², ``norm_t`` = ‖ΔW_T‖²,
-    ``inner`` = ⟨ΔW_A, ΔW_T⟩), ``E_b`` being ΔW's energy in block ``b``.
+    Held (see the module docstring): ``outputs`` (``G`` entries, ``u`` = their vectors), entries ``input_index`` of
+    the shared ``inputs`` bank, each module's LoRA ``scale`` and split ``damping`` ``ρ``; ``v`` is the view
+    ``(G/v_share, d_in, k_in)`` of the bank that the batched products read, or None when the group's entries follow
+    no such pattern (then :meth:`input_vectors` gathers them).
 
-    The eigenvectors are held once (see the module docstring): ``outputs`` (``G`` entries, ``u`` = its vectors)
-    and entries ``input_index`` of the shared ``inputs`` bank; ``v`` is the view ``(G/v_share, d_in, k_in)`` of
-    the bank that the batched products read, or None when the group's entries follow no such pattern (then
-    :meth:`input_vectors` gathers them).
+    Derived, recomputed from those tensors on each access (nothing derived is held between steps; the values are
+    the formulas of :mod:`axolotl_agl.core.penalty`, batched): the split weights ``w = μ/(μ + ρ)`` of the four
+    eigen-blocks (:attr:`w_kk` ``(G, k_out, k_in)``, :attr:`w_kr` ``(G, k_out)``, :attr:`w_rk` ``(G, k_in)``,
+    :attr:`w_rr` ``(G,)``), the block :attr:`coefficients`, the overlap metric's diagonals :attr:`metric_rows`
+    ``(G, d_out)`` and :attr:`metric_cols` ``(G, d_in)``, and the metric Grams :attr:`gram_u` ``= Uᵀ diag(m_rows) U``
+    and :attr:`gram_v` ``= Vᵀ diag(m_cols) V``. The weights and coefficients are elementwise in ``(G, k, k)``; the
+    metric diagonals and Grams cost ``O(d·k)`` and ``O(d·k²)`` per module and are computed without autograd in
+    chunks of about :data:`~axolotl_agl.core.penalty.CHUNK_ELEMENTS` values, so no eigenvector-sized temporary
+    is made.
     """
 
     positions: tuple[int, ...]
     scale: torch.Tensor  # (G,)
+    damping: torch.Tensor  # (G,) split damping ρ = split_damping · mean eigenvalue (at least the smallest normal)
     outputs: FactorBank  # (G, d_out, k_out)
     inputs: FactorBank  # (n, d_in, k_in), shared with the other groups of that d_in
     input_index: torch.Tensor  # (G,) entries of `inputs`, on the device
     input_entries: tuple[int, ...]  # the same on the host (empty in a `select`ed group)
     v: torch.Tensor | None  # (G / v_share, d_in, k_in) view of inputs.vectors, or None
     v_share: int  # consecutive modules per entry of v
-    w_kk: torch.Tensor  # (G, k_out, k_in)
-    w_kr: torch.Tensor  # (G, k_out)
-    w_rk: torch.Tensor  # (G, k_in)
-    w_rr: torch.Tensor  # (G,)
-    coefficients: dict[str, tuple[torch.Tensor, ...]]
-    metric_rows: torch.Tensor  # (G, d_out)
-    metric_cols: torch.Tensor  # (G, d_in)
-    gram_u: torch.Tensor  # (G, k_out, k_out) = Uᵀ diag(m_rows) U
-    gram_v: torch.Tensor  # (G, k_in, k_in) = Vᵀ diag(m_cols) V
+    v_entries: slice | None = None  # the entries of `inputs` that v views (v = inputs.vectors[v_entries])
 
     @property
     def size(self) -> int:
@@ -161,11 +162,11 @@ class ModuleGroup:
 
     @property
     def d_out(self) -> int:
-        return int(self.metric_rows.shape[1])
+        return int(self.outputs.vectors.shape[1])
 
     @property
     def d_in(self) -> int:
-        return int(self.metric_cols.shape[1])
+        return int(self.inputs.vectors.shape[1])
 
     @property
     def columns_are_lines(self) -> bool:
@@ -188,27 +189,144 @@ class ModuleGroup:
         """Each module's summary (in group order) as views into the group's tensors: no eigenvector is copied."""
         return [ModuleFisher(self.outputs.factor(j), self.inputs.factor(i)) for j, i in enumerate(self.input_entries)]
 
-    def select(self, index: torch.Tensor) -> ModuleGroup:
-        """The constants of the modules at ``index`` (a device tensor), for one step's computation.
+    # ------------------------------------------------------------------ derived from the factors, per access
+    def _input_values(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input eigenvalues ``(G, k_in)`` and residuals ``(G,)`` of every module."""
+        return self.inputs.values.index_select(0, self.input_index), self.inputs.residual.index_select(
+            0, self.input_index
+        )
 
-        The selected modules' input eigenvectors are gathered (``v_share = 1``); ``positions`` stay the whole
-        group's and ``input_entries`` is empty (the step needs neither).
+    def _block_eigenvalues(self) -> tuple[torch.Tensor, ...]:
+        """``μ`` of the four eigen-blocks: ``g sᵀ``, ``g σ_S``, ``σ_G s``, ``σ_G σ_S``."""
+        g, sigma_g = self.outputs.values, self.outputs.residual
+        s, sigma_s = self._input_values()
+        return g[:, :, None] * s[:, None, :], g * sigma_s[:, None], sigma_g[:, None] * s, sigma_g * sigma_s
+
+    def _block_weights(self) -> tuple[torch.Tensor, ...]:
+        rho = self.damping
+        mu_kk, mu_kr, mu_rk, mu_rr = self._block_eigenvalues()
+        return (
+            split_weights(mu_kk, rho[:, None, None]),
+            split_weights(mu_kr, rho[:, None]),
+            split_weights(mu_rk, rho[:, None]),
+            split_weights(mu_rr, rho),
+        )
+
+    @property
+    def w_kk(self) -> torch.Tensor:
+        return self._block_weights()[0]
+
+    @property
+    def w_kr(self) -> torch.Tensor:
+        return self._block_weights()[1]
+
+    @property
+    def w_rk(self) -> torch.Tensor:
+        return self._block_weights()[2]
+
+    @property
+    def w_rr(self) -> torch.Tensor:
+        return self._block_weights()[3]
+
+    @property
+    def coefficients(self) -> dict[str, tuple[torch.Tensor, ...]]:
+        """Per spectral quantity, the block constants ``c_b`` with ``term = Σ_b c_b E_b`` (in :data:`BLOCKS` order):
+        ``fisher`` ``½ μ w²``, ``stabiliser`` ``½ (1 − w)²``, ``norm_a`` ``w²`` (‖ΔW_A‖²), ``norm_t`` ``(1 − w)²``
+        (‖ΔW_T‖²), ``inner`` ``w (1 − w)`` (⟨ΔW_A, ΔW_T⟩)."""
+        mu, w = self._block_eigenvalues(), self._block_weights()
+        return {
+            "fisher": tuple(0.5 * m * x.square() for m, x in zip(mu, w, strict=True)),
+            "stabiliser": tuple(0.5 * (1 - x).square() for x in w),
+            "norm_a": tuple(x.square() for x in w),
+            "norm_t": tuple((1 - x).square() for x in w),
+            "inner": tuple(x * (1 - x) for x in w),
+        }
+
+    def _input_bank_entries(self) -> tuple[FactorBank, int]:
+        """The input factors as the group reads them, and ``m``: ``(G/m)`` entries, module ``j`` using ``j // m``."""
+        bank = self.inputs
+        if self.v is not None and self.v_entries is not None:
+            return FactorBank(self.v, bank.values[self.v_entries], bank.residual[self.v_entries]), self.v_share
+        values, residual = self._input_values()
+        vectors = self.v if self.v is not None else bank.vectors.index_select(0, self.input_index)
+        return FactorBank(vectors, values, residual), 1
+
+    @property
+    def metric_rows(self) -> torch.Tensor:
+        """``diag(G)`` of every module divided by its mean, ``(G, d_out)`` (as :func:`~.penalty.overlap_metric`)."""
+        return _metric(self.outputs)
+
+    @property
+    def metric_cols(self) -> torch.Tensor:
+        """``diag(S)`` of every module divided by its mean, ``(G, d_in)``; computed once per distinct input."""
+        bank, share = self._input_bank_entries()
+        metric = _metric(bank)
+        return metric if share == 1 else metric.repeat_interleave(share, dim=0)
+
+    @property
+    def gram_u(self) -> torch.Tensor:
+        """``Uᵀ diag(m_rows) U`` of every module, ``(G, k_out, k_out)``."""
+        return _metric_gram(self.outputs.vectors, self.metric_rows)
+
+    @property
+    def gram_v(self) -> torch.Tensor:
+        """``Vᵀ diag(m_cols) V`` of every module, ``(G, k_in, k_in)``; computed once per distinct input."""
+        bank, share = self._input_bank_entries()
+        gram = _metric_gram(bank.vectors, _metric(bank))
+        return gram if share == 1 else gram.repeat_interleave(share, dim=0)
+
+    def select(self, index: torch.Tensor) -> ModuleGroup:
+        """The modules at ``index`` (a device tensor), for one step's computation.
+
+        The selected modules' output factors and input eigenvectors are gathered (``v_share = 1``); ``positions``
+        stay the whole group's and ``input_entries`` is empty (the step needs neither).
         """
         entries = self.input_index[index]
         return ModuleGroup(
             positions=self.positions,
+            scale=self.scale[index],
+            damping=self.damping[index],
             outputs=FactorBank(*(t[index] for t in (self.outputs.vectors, self.outputs.values, self.outputs.residual))),
             inputs=self.inputs,
             input_index=entries,
             input_entries=(),
             v=self.inputs.vectors.index_select(0, entries),
             v_share=1,
-            coefficients={},
-            **{name: getattr(self, name)[index] for name in _TENSOR_FIELDS},
         )
 
 
-_TENSOR_FIELDS = ("scale", "w_kk", "w_kr", "w_rk", "w_rr", "metric_rows", "metric_cols", "gram_u", "gram_v")
+def _chunk_modules(bank_vectors: torch.Tensor) -> int:
+    """Modules per chunk so that one chunk of ``(n, d, k)`` holds about :data:`CHUNK_ELEMENTS` values."""
+    per_module = max(1, bank_vectors.shape[1] * bank_vectors.shape[2])
+    return max(1, CHUNK_ELEMENTS // per_module)
+
+
+def _metric(bank: FactorBank) -> torch.Tensor:
+    """``diag(M) / mean(diag(M))`` of every entry, ``diag(M) = σ + Σ_j Q_·j² (λ_j − σ)`` (``LowRankFactor.diagonal``)."""
+    vectors, values, residual = bank.vectors, bank.values, bank.residual
+    with torch.no_grad():
+        step = _chunk_modules(vectors)
+        diagonal = torch.cat(
+            [
+                residual[i : i + step, None]
+                + (
+                    vectors[i : i + step].square() * (values[i : i + step] - residual[i : i + step, None])[:, None, :]
+                ).sum(-1)
+                for i in range(0, vectors.shape[0], step)
+            ]
+        )
+        return diagonal / diagonal.mean(-1, keepdim=True).clamp_min(torch.finfo(diagonal.dtype).tiny)
+
+
+def _metric_gram(vectors: torch.Tensor, metric: torch.Tensor) -> torch.Tensor:
+    """``Qᵀ diag(m) Q = (√m ∘ Q)ᵀ (√m ∘ Q)`` of every entry, ``(n, k, k)`` (``m ≥ 0``: a PSD matrix's diagonal)."""
+    with torch.no_grad():
+        step = _chunk_modules(vectors)
+        chunks = []
+        for i in range(0, vectors.shape[0], step):
+            weighted = vectors[i : i + step] * metric[i : i + step, :, None].sqrt()
+            chunks.append(weighted.mT @ weighted)
+        return torch.cat(chunks)
 
 
 def shape_key(lora_a: torch.Tensor, lora_b: torch.Tensor, fisher: ModuleFisher) -> tuple:
@@ -237,58 +355,30 @@ def build_module_group(
     ``input_index[j]`` of ``inputs``. Dtype and device are the banks'.
     """
     dtype, device = outputs.vectors.dtype, outputs.vectors.device
-    fishers = [ModuleFisher(outputs.factor(j), inputs.factor(i)) for j, i in enumerate(input_index)]
     tiny = torch.finfo(dtype).tiny
-    weights: dict[str, list[torch.Tensor]] = {b: [] for b in BLOCKS}
-    values: dict[str, list[torch.Tensor]] = {b: [] for b in BLOCKS}
-    rows, cols, grams_u, grams_v = [], [], [], []
-    for f in fishers:
-        g, sigma_g = f.output_factor.values, f.output_factor.residual
-        s, sigma_s = f.input_factor.values, f.input_factor.residual
-        # A module with no Fisher mass gets weights 0/(0+tiny) = 0, not NaN (as compute_module_terms).
-        damping = (split_damping * f.mean_eigenvalue()).clamp_min(tiny)
-        for block, mu in zip(BLOCKS, (torch.outer(g, s), g * sigma_s, sigma_g * s, sigma_g * sigma_s), strict=True):
-            values[block].append(mu)
-            weights[block].append(split_weights(mu, damping))
-        metric_rows, metric_cols = overlap_metric(f)
-        rows.append(metric_rows)
-        cols.append(metric_cols)
-        u, v = f.output_factor.vectors, f.input_factor.vectors
-        grams_u.append(u.T @ (metric_rows[:, None] * u))
-        grams_v.append(v.T @ (metric_cols[:, None] * v))
-    w = {b: torch.stack(weights[b]) for b in BLOCKS}
-    mu = {b: torch.stack(values[b]) for b in BLOCKS}
-    coefficients = {
-        "fisher": tuple(0.5 * mu[b] * w[b].square() for b in BLOCKS),
-        "stabiliser": tuple(0.5 * (1 - w[b]).square() for b in BLOCKS),
-        "norm_a": tuple(w[b].square() for b in BLOCKS),
-        "norm_t": tuple((1 - w[b]).square() for b in BLOCKS),
-        "inner": tuple(w[b] * (1 - w[b]) for b in BLOCKS),
-    }
+    # A module with no Fisher mass gets weights 0/(0+tiny) = 0, not NaN (as compute_module_terms).
+    damping = [
+        (split_damping * ModuleFisher(outputs.factor(j), inputs.factor(i)).mean_eigenvalue()).clamp_min(tiny)
+        for j, i in enumerate(input_index)
+    ]
     pattern = share_pattern(input_index)
     if pattern is None:
-        v_view, v_share = None, 1
+        v_view, v_share, v_entries = None, 1, None
     else:
         start, stride, v_share = pattern
-        v_view = inputs.vectors[start : start + stride * (len(input_index) // v_share - 1) + 1 : stride]
+        v_entries = slice(start, start + stride * (len(input_index) // v_share - 1) + 1, stride)
+        v_view = inputs.vectors[v_entries]
     return ModuleGroup(
         positions=tuple(positions),
         scale=torch.tensor(list(scales), dtype=dtype, device=device),
+        damping=torch.stack(damping),
         outputs=outputs,
         inputs=inputs,
         input_index=torch.tensor(list(input_index), dtype=torch.long, device=device),
         input_entries=tuple(input_index),
         v=v_view,
         v_share=v_share,
-        w_kk=w["kk"],
-        w_kr=w["kr"],
-        w_rk=w["rk"],
-        w_rr=w["rr"],
-        coefficients=coefficients,
-        metric_rows=torch.stack(rows),
-        metric_cols=torch.stack(cols),
-        gram_u=torch.stack(grams_u),
-        gram_v=torch.stack(grams_v),
+        v_entries=v_entries,
     )
 
 

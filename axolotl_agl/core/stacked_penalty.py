@@ -8,12 +8,14 @@ every term of a group is computed with batched matrix products over a leading ``
 per step is ~60 batched operations per group, whatever the number of layers. The values and gradients are
 the same as the per-module code's (tested in float64 against it and against the dense references).
 
-What does not change between steps is computed once, when the penalty is built: the split weights
-``w = μ/(μ + ρ)`` of the four eigen-blocks, each term's block coefficients, the overlap metric
-``m_pq = m_p m_q`` and the metric Grams ``Uᵀ diag(m) U``, ``Vᵀ diag(m) V``. The eigenvectors themselves are
-held once, in stacked tensors, with the input factors that layers reading the same input share stored once
+Only the Fisher factors are held between steps: the eigenvectors, eigenvalues and residuals in stacked tensors,
+with the input factors that layers reading the same input share stored once
 (:mod:`axolotl_agl.core.module_groups`); :meth:`StackedPenalty.module_fishers` gives per-module summaries that
-are views into them, so a trainer keeps no second copy.
+are views into them, so a trainer keeps no second copy. What derives from them (the split weights
+``w = μ/(μ + ρ)`` of the four eigen-blocks, each term's block coefficients, the overlap metric ``m_pq = m_p m_q``
+and the metric Grams ``Uᵀ diag(m) U``, ``Vᵀ diag(m) V``) is recomputed from those tensors in every step
+(:class:`~axolotl_agl.core.module_groups.ModuleGroup`), without autograd: ``O(k²)`` elementwise and ``O(d·k²)``
+per module, next to the step's ``O(d·(r + k)²)``.
 
 **Low-rank core form.** With ``P = [B, U]`` (``d_out × (r + k_out)``) and ``Q = [A; Vᵀ]``
 (``(r + k_in) × d_in``), ``ΔW = P C_W Q`` and ``ΔW_A = P C_A Q`` (``ΔW_T = P (C_W − C_A) Q``), where

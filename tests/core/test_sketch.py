@@ -35,6 +35,7 @@ from axolotl_agl.core.fisher_state import (
     low_rank_factor_from_dense,
     low_rank_factor_from_sketch,
     orthonormal_test_matrix,
+    summary_to,
 )
 from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors, summarise_factors
 from axolotl_agl.core.lora_modules import find_lora_linears  # noqa: E402
@@ -322,17 +323,21 @@ def test_shared_inputs_one_accumulation(llama_all_targets, monkeypatch):
 
 
 def test_shared_summary_is_cacheable(llama_all_targets, tmp_path):
-    """A shared input is summarised once but each module gets its own tensors (safetensors rejects aliases)."""
+    """A shared input is summarised once, and every module reading it holds that one factor (no copy); moved with
+    ``summary_to`` it stays one factor, and the cache stores it once and loads it shared."""
     _model, _layers, exact = llama_all_targets
     summary = summarise_factors(exact, 4)
     q = next(n for n in summary if n.endswith("q_proj"))
     k = next(n for n in summary if n.endswith("k_proj") and n.split("layers.")[1][0] == q.split("layers.")[1][0])
-    assert torch.equal(summary[q].input_factor.vectors, summary[k].input_factor.vectors)
-    assert summary[q].input_factor.vectors.data_ptr() != summary[k].input_factor.vectors.data_ptr()
-    as_float32 = {name: fisher.to("cpu", torch.float32) for name, fisher in summary.items()}
+    assert summary[q].input_factor is summary[k].input_factor
+    assert summary[q].output_factor is not summary[k].output_factor
+    as_float32 = summary_to(summary, "cpu", torch.float32)
+    assert as_float32[q].input_factor is as_float32[k].input_factor
+    assert as_float32[q].input_factor.vectors.dtype == torch.float32
     save_fisher_cache(tmp_path / "fisher.safetensors", as_float32, {"base_model": "tiny"})
     loaded, _ = load_fisher_cache(tmp_path / "fisher.safetensors")
-    torch.testing.assert_close(loaded[k].input_factor.vectors, as_float32[q].input_factor.vectors)
+    assert loaded[q].input_factor is loaded[k].input_factor
+    torch.testing.assert_close(loaded[k].input_factor.vectors, as_float32[q].input_factor.vectors, rtol=0, atol=0)
 
 
 class TwoReaders(nn.Module):

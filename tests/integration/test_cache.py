@@ -6,12 +6,14 @@ takes milliseconds.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 import axolotl_agl.integration.fisher_cache as cache_module
@@ -169,7 +171,7 @@ CORRUPTIONS = [
     (_garbage, r"is unreadable \(truncated or corrupt: "),
     (_empty, r"is unreadable \(truncated or corrupt: "),
     (_flip_last_byte, r"fails its checksum \(modified or partly written\)"),
-    (_foreign_safetensors, r"has format None, expected '1' \(not an AlignGuard cache\?\)"),
+    (_foreign_safetensors, r"has format None, this version reads \['1', '2'\] \(not an AlignGuard cache\?\)"),
 ]
 CORRUPTION_IDS = ["truncated", "garbage", "empty", "bit-flip", "foreign-safetensors"]
 
@@ -226,3 +228,91 @@ def test_cache_from_a_model_with_other_dimensions_is_not_reused(tmp_path, caplog
         FisherCacheError, match=r"module dimensions: .*down_proj: cache has d_out×d_in=16×32, model has 16×24"
     ):
         obtain(tmp_path, model=wider, fisher_cache="strict")
+
+
+# ---------------------------------------------------------------- format 2: shared factors stored once
+
+
+def _shared_summary(tmp_path: Path):
+    """A summary of q/k/v and gate/up (shared inputs) from the plugin's path, and its cache file."""
+    result = obtain(tmp_path, model=tiny_peft_model(("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")))
+    return result.summary, result.path
+
+
+def test_shared_input_factor_is_stored_once_and_loads_shared(tmp_path):
+    summary, path = _shared_summary(tmp_path)
+    factor_ids = {id(f) for fisher in summary.values() for f in (fisher.output_factor, fisher.input_factor)}
+    layers = sorted({name.split("layers.")[1].split(".")[0] for name in summary})
+    # per layer: the outputs of q, k, v, gate, up and two inputs (attention, MLP)
+    assert len(summary) == 5 * len(layers) and len(factor_ids) == 7 * len(layers)
+    with safe_open(str(path), framework="pt") as handle:
+        keys = list(handle.keys())  # noqa: SIM118 - not a dict
+        metadata = handle.metadata()
+    assert metadata["format_version"] == "2"
+    assert sum(key.endswith("::vectors") for key in keys) == len(factor_ids)
+    loaded, found = load_fisher_cache(path)
+    assert found["checksum"] == summary_checksum(summary) == summary_checksum(loaded)
+    for layer in layers:
+        q, k, v, gate, up = (
+            next(n for n in loaded if f"layers.{layer}." in n and n.endswith(t))
+            for t in ("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")
+        )
+        assert loaded[q].input_factor is loaded[k].input_factor is loaded[v].input_factor
+        assert loaded[gate].input_factor is loaded[up].input_factor
+        assert loaded[q].input_factor is not loaded[gate].input_factor
+    for name, fisher in summary.items():
+        for side in ("output_factor", "input_factor"):
+            for field in ("vectors", "values", "residual"):
+                expected = getattr(getattr(fisher, side), field).to(torch.float32)
+                assert torch.equal(getattr(getattr(loaded[name], side), field), expected), (name, side, field)
+
+
+def _write_format_1(path: Path, summary: dict, metadata: dict[str, str]) -> None:
+    """A cache as format 1 wrote it: every module its own copy, keys ``<module>::<side>::<field>``."""
+    tensors = {
+        f"{name}::{side}::{field}": getattr(getattr(fisher, f"{side}_factor"), field).to(torch.float32).clone()
+        for name, fisher in summary.items()
+        for side in ("output", "input")
+        for field in ("vectors", "values", "residual")
+    }
+    meta = dict(metadata, format_version="1", modules=json.dumps(sorted(summary)), checksum=summary_checksum(summary))
+    save_file(tensors, str(path), metadata=meta)
+
+
+def test_format_1_cache_still_loads_and_is_reused(tmp_path):
+    summary, path = _shared_summary(tmp_path)
+    _, metadata = load_fisher_cache(path)
+    metadata = {k: v for k, v in metadata.items() if k not in ("format_version", "module_factors", "checksum")}
+    _write_format_1(path, summary, metadata)
+    loaded, found = load_fisher_cache(path)
+    assert found["format_version"] == "1" and found["checksum"] == summary_checksum(summary)
+    assert loaded.keys() == summary.keys()
+    for name, fisher in summary.items():
+        torch.testing.assert_close(loaded[name].input_factor.vectors, fisher.input_factor.vectors.float())
+    before = _identity(path)
+    again = obtain(tmp_path, model=tiny_peft_model(("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")))
+    assert again.reused and _identity(path) == before  # reused as it is, not rewritten
+
+
+def test_unknown_format_is_rejected_and_recomputed(tmp_path, caplog):
+    summary, path = _shared_summary(tmp_path)
+    _, metadata = load_fisher_cache(path)
+    tensors, module_factors = cache_module._file_layout(summary)
+    save_file(tensors, str(path), metadata=dict(metadata, format_version="3"))
+    with pytest.raises(FisherCacheError, match=r"has format '3', this version reads \['1', '2'\].*delete the file"):
+        load_fisher_cache(path)
+    with caplog.at_level(logging.WARNING, logger="axolotl_agl"):
+        result = obtain(tmp_path, model=tiny_peft_model(("q_proj", "k_proj", "v_proj", "gate_proj", "up_proj")))
+    assert not result.reused and "Recomputing it" in caplog.text
+    assert load_fisher_cache(path)[1]["format_version"] == "2"
+
+
+def test_format_2_with_a_bad_factor_index_is_incomplete(tmp_path):
+    summary, path = _shared_summary(tmp_path)
+    _, metadata = load_fisher_cache(path)
+    tensors, module_factors = cache_module._file_layout(summary)
+    name = next(iter(module_factors))
+    module_factors[name] = [module_factors[name][0], 10_000]
+    save_file(tensors, str(path), metadata=dict(metadata, module_factors=json.dumps(module_factors)))
+    with pytest.raises(FisherCacheError, match=r"is incomplete \(KeyError"):
+        load_fisher_cache(path)
