@@ -4,7 +4,7 @@ Format 2 (written since the shared input factors): every *distinct* low-rank fac
 ``factor.<i>::vectors`` / ``::values`` / ``::residual``, and the metadata key ``module_factors`` maps each module
 to the indices of its output and input factor, so the input factor that q/k/v (and gate/up) share is one tensor
 in the file and one object in the loaded summary. Factors are distinct unless they are the same tensors or equal
-in every value (:func:`~axolotl_agl.core.module_groups.distinct_factors`). Format 1 files (one copy of every
+in every value (:func:`~axolotl_agl.core.shared_factors.distinct_factors`). Format 1 files (one copy of every
 factor per module, ``<module>::<side>::<field>``) still load, each module with its own copy. The ``checksum`` is
 the same for both: SHA-256 of the per-module summary (:func:`summary_checksum`), whatever the file layout.
 
@@ -26,7 +26,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher
-from axolotl_agl.core.module_groups import distinct_factors
+from axolotl_agl.core.shared_factors import distinct_factors
 from axolotl_agl.utils.io import atomic_path
 
 FORMAT_VERSION = "2"

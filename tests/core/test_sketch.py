@@ -520,3 +520,24 @@ def test_dense_summary_by_subspace_iteration_matches_eigh(seed):
     sines = torch.linalg.svdvals(exact.T @ fast.vectors).clamp(max=1).arccos().sin()
     assert float(sines.max()) < 1e-3
     assert float(fast.residual) == pytest.approx(float(values.flip(0)[k:].mean()), rel=1e-6)
+
+
+@pytest.mark.parametrize("dim", [5, 191, 384, 577, 1536])
+def test_dense_accumulator_block_triangular_sum_is_the_full_gram(dim):
+    """The block upper-triangular updates, mirrored in ``result``, give ``Σ xᵀx / n`` exactly as one product does,
+    also when partial sums of two ranks are added (what the distributed all-reduce does with ``state_tensors``)."""
+    from axolotl_agl.core.moments import GRAM_MAX_BLOCKS, DenseMomentAccumulator, gram_blocks
+
+    blocks = gram_blocks(dim)
+    assert blocks[0][0] == 0 and blocks[-1][1] == dim and len(blocks) <= GRAM_MAX_BLOCKS
+    assert all(a[1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    gen = torch.Generator().manual_seed(dim)
+    chunks = [torch.randn(n, dim, generator=gen, dtype=torch.float64) for n in (3, 17, 8)]
+    ranks = [DenseMomentAccumulator(dim, dtype=torch.float64) for _ in range(2)]
+    for i, rows in enumerate(chunks):
+        ranks[i % 2].add(rows)
+    total = ranks[0]
+    total.sum += ranks[1].sum
+    reference = sum(rows.T @ rows for rows in chunks) / 28
+    torch.testing.assert_close(total.result(28), reference, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(total.result(28), total.result(28).T, rtol=1e-12, atol=1e-12)  # mirrored

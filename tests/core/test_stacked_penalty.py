@@ -22,7 +22,6 @@ import torch
 
 from axolotl_agl.core.fisher_state import LowRankFactor, ModuleFisher, clone_factor, low_rank_factor_from_dense
 from axolotl_agl.core.lora_modules import find_lora_linears
-from axolotl_agl.core.module_groups import distinct_factors, share_pattern
 from axolotl_agl.core.penalty import (
     COLLISION_SCALE,
     TERM_NAMES,
@@ -33,6 +32,7 @@ from axolotl_agl.core.penalty import (
     overlap_metric,
     overlap_sampling_distribution,
 )
+from axolotl_agl.core.shared_factors import distinct_factors, share_pattern
 from axolotl_agl.core.stacked_penalty import (
     StackedPenalty,
     core_form,

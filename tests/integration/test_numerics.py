@@ -32,9 +32,9 @@ from axolotl_agl.integration.args import AlignGuardConfig  # noqa: E402
 from axolotl_agl.integration.fisher_cache import (  # noqa: E402
     FORMAT_VERSION,
     FisherCacheError,
-    _checksum,
-    _tensors_of,
+    _file_layout,
     save_fisher_cache,
+    summary_checksum,
 )
 from axolotl_agl.integration.precompute import FisherNonFiniteError  # noqa: E402
 from axolotl_agl.integration.trainer import AlignGuardTrainer  # noqa: E402
@@ -76,10 +76,14 @@ def _write_nan_cache(tmp_path) -> None:
     result = obtain(tmp_path)
     name = next(iter(result.summary))
     result.summary[name].output_factor.vectors[0, 0] = float("nan")
-    tensors = _tensors_of(result.summary)
+    tensors, module_factors = _file_layout(result.summary)
     meta = {k: v for k, v in result.metadata.items() if k != "checksum"}
-    meta.update(format_version=FORMAT_VERSION, modules=json.dumps(sorted(result.summary)))
-    meta["checksum"] = _checksum(tensors)
+    meta.update(
+        format_version=FORMAT_VERSION,
+        modules=json.dumps(sorted(result.summary)),
+        module_factors=json.dumps(module_factors),
+        checksum=summary_checksum(result.summary),
+    )
     save_file(tensors, str(result.path), metadata=meta)
 
 
