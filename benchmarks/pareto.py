@@ -207,19 +207,24 @@ def pareto_front(xs: Sequence[float], ys: Sequence[float], maximize_y: bool = Tr
 
 
 def bracket(task_ems: Sequence[float | None], target: float) -> tuple[int, float] | str:
-    """``(i, w)`` of the first neighbouring pair (weak to strong) whose task EMs bracket ``target``; ``w`` is the
-    weight of point ``i + 1`` (0 when point ``i`` hits the target exactly). Otherwise why not: ``"not reached:
-    every point above the target"``, ``"... below ..."`` or ``"... no pair brackets it"``."""
+    """``(i, w)`` of the *strongest* neighbouring pair (in knob order, weak to strong) whose task EMs bracket
+    ``target``; ``w`` is the weight of point ``i + 1`` (0 when point ``i`` hits the target exactly).
+
+    The strongest crossing is the setting a practitioner tuning the knob would pick: the most protection that
+    still reaches the target accuracy (a non-monotone curve, e.g. a mild penalty that regularises the task, crosses
+    more than once). Otherwise why not: ``"not reached: every point above the target"``, ``"... below ..."`` or
+    ``"... no pair brackets it"``."""
     values = [e for e in task_ems if e is not None]
     if not values:
         return "not reached: no task accuracy"
-    for i, em in enumerate(task_ems):
-        if em is not None and em == target:
-            return i, 0.0
+    for i in reversed(range(len(task_ems))):
+        em = task_ems[i]
         if i + 1 < len(task_ems):
             nxt = task_ems[i + 1]
             if em is not None and nxt is not None and min(em, nxt) < target < max(em, nxt):
                 return i, (target - em) / (nxt - em)
+        if em is not None and em == target:
+            return i, 0.0
     if min(values) > target:
         return "not reached: every point above the target"
     if max(values) < target:
@@ -570,20 +575,29 @@ def render_markdown(summary: Mapping[str, Any], command: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The AlignGuard variant the summary line reports: the product's ``fisher_replies: task`` (sweep method ``agl_cf``)
+#: when it was swept, else the standard Fisher (``agl``).
+SUMMARY_METHODS = (("agl_cf", "fisher_replies: task"), ("agl", "fisher_replies: alignment"))
+
+
 def summary_line(summary: Mapping[str, Any]) -> str:
-    """``Equal-accuracy drift reduction (AGL, N seeds): DriftCheck-mini N %, XSTest M %`` (or "not reached")."""
-    entry = summary["methods"].get("agl")
-    if entry is None:
+    """``Equal-accuracy drift reduction (AGL, N seeds): DriftCheck-mini N %, XSTest M % (variant)`` (or "not
+    reached"), for the first variant of :data:`SUMMARY_METHODS` in the sweep."""
+    found_method = next(((m, label) for m, label in SUMMARY_METHODS if m in summary["methods"]), None)
+    if found_method is None:
         return "Equal-accuracy drift reduction (AGL, 0 seeds): not measured"
+    method, variant = found_method
+    entry = summary["methods"][method]
     found = entry["equal_accuracy"]
-    seeds = sorted({s for p in entry["points"] for s in p["seeds"]})
+    per_seed = (found.get("seeds") or {}).get(TASK, {}).get("per_seed")
+    seeds = sorted(per_seed) if per_seed else sorted({s for p in entry["points"] for s in p["seeds"]})
     label = f"{len(seeds)} seed" + ("s" if len(seeds) != 1 else "")
     parts = []
     for set_name in summary["sets"]:
         title = SET_TITLES.get(set_name, set_name)
         value = None if found["metrics"] is None else found["metrics"].get(f"{set_name}/drift_reduction")
         parts.append(f"{title} {_pct(value)} %" if value is not None else f"{title} {found['status']}")
-    return f"Equal-accuracy drift reduction (AGL, {label}): " + ", ".join(parts)
+    return f"Equal-accuracy drift reduction (AGL, {label}): " + ", ".join(parts) + f" ({variant})"
 
 
 def plot_summary(summary: Mapping[str, Any], path: Path) -> Path:

@@ -74,12 +74,13 @@ def synthetic_runs():
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def test_bracket_first_crossing_from_the_weak_end():
+def test_bracket_strongest_crossing():
     i, w = pareto.bracket([0.6, 0.5, 0.3], 0.45)
     assert i == 1 and w == pytest.approx(0.25)
     assert pareto.bracket([0.6, 0.45, 0.3], 0.45) == (1, 0.0)  # a swept value on the target is used as is
-    i, w = pareto.bracket([0.6, 0.4, 0.7, 0.3], 0.5)  # non-monotone: the first pair that brackets
-    assert i == 0 and w == pytest.approx(0.5)
+    i, w = pareto.bracket([0.6, 0.4, 0.7, 0.3], 0.5)  # non-monotone: the strongest pair that brackets
+    assert i == 2 and w == pytest.approx(0.5)
+    assert pareto.bracket([0.6, 0.5, 0.7, 0.3], 0.5)[0] == 2  # a later crossing wins over an earlier exact hit
     i, w = pareto.bracket([0.3, 0.6], 0.5)  # rising accuracy brackets too
     assert i == 0 and w == pytest.approx(2 / 3)
     assert pareto.bracket([0.6, 0.55], 0.5) == "not reached: every point above the target"
