@@ -139,10 +139,31 @@ def tokenize_chat(tokenizer: Any, messages: list[dict[str, str]], max_tokens: in
     return TokenizedExample(full_ids[:max_tokens], labels[:max_tokens]), truncated
 
 
+def unsafe_rows(rows: list[dict[str, Any]], spec: AlignmentDataset) -> list[dict[str, Any]]:
+    """The rows labelled ``unsafe`` (column ``label``); every row when no row has a ``label`` column."""
+    if not any(isinstance(row, dict) and "label" in row for row in rows):
+        return rows
+    kept = [row for row in rows if isinstance(row, dict) and row.get("label") == "unsafe"]
+    if not kept:
+        raise ValueError(
+            f"alignguard.alignment_datasets[{spec.path}]: alignguard.fisher_replies: task pairs the rows labelled "
+            "'unsafe' (column label) with task replies, and no row is; label the unsafe prompts, or use "
+            "fisher_replies: alignment"
+        )
+    return kept
+
+
 def load_alignment_examples(
-    specs: list[AlignmentDataset] | None, tokenizer: Any, max_examples: int, max_tokens: int
+    specs: list[AlignmentDataset] | None,
+    tokenizer: Any,
+    max_examples: int,
+    max_tokens: int,
+    unsafe_only: bool = False,
 ) -> list[TokenizedExample]:
-    """Read, convert and tokenise the alignment data; keeps the first ``max_examples`` rows in file order."""
+    """Read, convert and tokenise the alignment data; keeps the first ``max_examples`` rows in file order.
+
+    With ``unsafe_only`` (``fisher_replies: task``) only the rows :func:`unsafe_rows` keeps.
+    """
     specs = specs or [AlignmentDataset(path=str(default_alignment_path()), type="chat_template")]
     examples: list[TokenizedExample] = []
     truncated = 0
@@ -153,6 +174,8 @@ def load_alignment_examples(
                 f"alignguard.alignment_datasets: {spec.path!r} has no rows; add alignment examples to it, or remove "
                 "the entry to use the shipped default data"
             )
+        if unsafe_only:
+            rows = unsafe_rows(rows, spec)
         for row in rows:
             if len(examples) >= max_examples:
                 break

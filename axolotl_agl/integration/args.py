@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from axolotl_agl.core.kfac import FisherPassSettings
 from axolotl_agl.core.moments import FisherSketchMode
+from axolotl_agl.integration.task_replies import DEFAULT_REPLY_TOKENS
+
+#: λ_A when ``fisher_replies: task`` and ``lambda_alignment`` is not set: the counterfactual Fisher is first-order
+#: large where the standard one is near zero, so it needs a much smaller weight (chosen by the sweep in
+#: docs/results.md, "Drift sweep on the v2 base").
+TASK_REPLIES_LAMBDA = 10.0
 
 
 def _at_least_one(block: str, model: type[BaseModel], field: str, value: int) -> int:
@@ -168,6 +174,18 @@ class AlignGuardConfig(BaseModel):
             "KL divergence between reply distributions in nats per reply."
         ),
     )
+    fisher_replies: Literal["alignment", "task"] = Field(
+        default="alignment",
+        description=(
+            "Which replies the Fisher is measured on. alignment: the alignment data's own (refusals and answers); "
+            "task: each unsafe alignment prompt (rows labelled unsafe, or every row when the data has no label "
+            "column) followed by the opening of a training reply drawn with the config's seed, an empirical "
+            "Fisher of how fast the update makes the model answer unsafe prompts the way it answers the task "
+            "(docs/method.md, 'Counterfactual Fisher'). With task, fisher_type defaults to empirical (mc is an "
+            f"error), fisher_reply_tokens to {DEFAULT_REPLY_TOKENS} and lambda_alignment to "
+            f"{TASK_REPLIES_LAMBDA:g}."
+        ),
+    )
     fisher_batch_size: int = Field(
         default=FisherPassSettings.batch_size, description="Examples per forward/backward in the Fisher pass."
     )
@@ -292,6 +310,22 @@ class AlignGuardConfig(BaseModel):
             f"alignguard.forgetting must be a mapping of settings, got {value!r}; write `forgetting: {{}}` for the "
             "defaults or e.g. `forgetting: {eval_steps: 10}`, or remove the key to turn it off"
         )
+
+    @model_validator(mode="after")
+    def _task_replies_defaults(self) -> AlignGuardConfig:
+        if self.fisher_replies != "task":
+            return self
+        if self.fisher_type == "mc" and "fisher_type" in self.model_fields_set:
+            raise ValueError(
+                "alignguard.fisher_replies: task needs fisher_type: empirical (Monte-Carlo labels would replace the "
+                "task replies it pairs with the alignment prompts); remove alignguard.fisher_type or set it to empirical"
+            )
+        self.fisher_type = "empirical"
+        if self.fisher_reply_tokens is None:
+            self.fisher_reply_tokens = DEFAULT_REPLY_TOKENS
+        if "lambda_alignment" not in self.model_fields_set:
+            self.lambda_alignment = TASK_REPLIES_LAMBDA
+        return self
 
     @model_validator(mode="after")
     def _positive_damping(self) -> AlignGuardConfig:

@@ -43,6 +43,7 @@ METADATA_KEY_SOURCES = {
     "fisher_definition": "the Fisher definition of this axolotl_agl version",
     "data_fingerprint": "alignguard.alignment_datasets / fisher_num_samples / fisher_max_tokens / tokenizer",
     "num_examples": "alignguard.alignment_datasets / fisher_num_samples",
+    "fisher_replies": "alignguard.fisher_replies",
 }
 
 

@@ -88,8 +88,10 @@ def _pad_id(tokenizer: Any) -> int:
 def expected_metadata(
     agl: AlignGuardConfig, base_model: str, module_names: list[str], examples: list[TokenizedExample]
 ) -> dict[str, str]:
-    """The identifying metadata a reusable cache must carry for this config."""
-    return {
+    """The identifying metadata a reusable cache must carry for this config (``fisher_replies`` only when not the
+    default, so caches written before that key existed still match)."""
+    replies = {} if agl.fisher_replies == "alignment" else {"fisher_replies": agl.fisher_replies}
+    return replies | {
         "base_model": base_model,
         "target_modules_sha256": hashlib.sha256(json.dumps(sorted(module_names)).encode()).hexdigest(),
         "rank_k": str(agl.rank_k),

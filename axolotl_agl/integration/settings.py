@@ -61,21 +61,26 @@ class AlignmentData:
     max_tokens: int
     tokenizer: str
     chat_template: str
+    unsafe_only: bool = False
 
     @property
     def source_key(self) -> str:
         """Everything but ``max_examples``: two selections with the same key differ only in how many rows they keep."""
         datasets = [d.model_dump(mode="json") for d in self.datasets] if self.datasets else None
-        return json.dumps([datasets, self.max_tokens, self.tokenizer, self.chat_template], sort_keys=True)
+        key = [datasets, self.max_tokens, self.tokenizer, self.chat_template] + (["unsafe"] if self.unsafe_only else [])
+        return json.dumps(key, sort_keys=True)
 
     def load(self, tokenizer: Any) -> list[TokenizedExample]:
         """Read and tokenise the examples (raises naming ``alignguard.alignment_datasets`` on bad data)."""
         specs = list(self.datasets) if self.datasets else None
-        return load_alignment_examples(specs, tokenizer, self.max_examples, self.max_tokens)
+        return load_alignment_examples(specs, tokenizer, self.max_examples, self.max_tokens, self.unsafe_only)
 
 
 def alignment_data_of(cfg: Any, max_examples: int | None = None) -> AlignmentData:
-    """The alignment examples of ``cfg``: the Fisher pass's (``alignguard.fisher_num_samples``) by default."""
+    """The alignment examples of ``cfg``: the Fisher pass's (``alignguard.fisher_num_samples``) by default.
+
+    With ``alignguard.fisher_replies: task`` only the unsafe rows (their prompts are paired with task replies).
+    """
     agl = agl_config_of(cfg)
     return AlignmentData(
         datasets=tuple(agl.alignment_datasets) if agl.alignment_datasets else None,
@@ -83,6 +88,7 @@ def alignment_data_of(cfg: Any, max_examples: int | None = None) -> AlignmentDat
         max_tokens=agl.fisher_max_tokens or sequence_len_of(cfg),
         tokenizer=str(cfg.get("tokenizer_config") or cfg.get("base_model")),
         chat_template=str(cfg.get("chat_template")),
+        unsafe_only=agl.fisher_replies == "task",
     )
 
 
@@ -139,5 +145,5 @@ def state_of(cfg: Any) -> ConfigState:
 def forgetting_data_of(cfg: Any) -> AlignmentData:
     """The alignment examples the forgetting curve evaluates: the first ``alignguard.forgetting.max_examples`` of the
     Fisher pass's selection (whatever ``fisher_num_samples`` is), so runs with and without ``adapter: alignguard``
-    evaluate the same examples."""
-    return replace(alignment_data_of(cfg), max_examples=agl_config_of(cfg).forgetting.max_examples)
+    evaluate the same examples (always with the alignment data's own replies, whatever ``fisher_replies`` is)."""
+    return replace(alignment_data_of(cfg), max_examples=agl_config_of(cfg).forgetting.max_examples, unsafe_only=False)

@@ -127,3 +127,26 @@ def test_agl_fisher_command_writes_a_cache_that_training_reuses(tmp_path, tiny_m
     assert "AlignGuard Fisher cache computed" in proc.stdout
     assert (tmp_path / "out" / "alignguard_fisher.safetensors").exists()
     assert "reusing Fisher cache" in run_axolotl_train(config).stdout
+
+
+def test_task_replies_fisher_from_agl_fisher_is_reused_by_training(tmp_path, tiny_model_dir, chat_data_path):
+    """``fisher_replies: task``: ``agl-fisher`` and training draw the same training replies (same tokenised rows,
+    same seed), so the cache the command writes is the one training reuses; it holds only unsafe prompts."""
+    from axolotl_agl.integration.fisher_cache import load_fisher_cache
+
+    config = _alignguard_config(tmp_path, tiny_model_dir, chat_data_path, max_steps=2)
+    text = config.read_text().replace("lambda_alignment: 10.0", "lambda_alignment: 10.0\n  fisher_replies: task")
+    assert "fisher_replies: task" in text
+    config.write_text(text)
+    axolotl = Path(sys.executable).parent / "axolotl"
+    env = dict(os.environ, AXOLOTL_DO_NOT_TRACK="1", HF_HUB_OFFLINE="1", OMP_WAIT_POLICY="PASSIVE")
+    proc = subprocess.run(
+        [str(axolotl), "agl-fisher", str(config)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    _, metadata = load_fisher_cache(tmp_path / "out" / "alignguard_fisher.safetensors")
+    assert metadata["fisher_replies"] == "task" and metadata["fisher_type"] == "empirical"
+    assert metadata["fisher_reply_tokens"] == "8" and metadata["num_examples"] == "24"
+    out = run_axolotl_train(config).stdout
+    assert "reusing Fisher cache" in out, out[-3000:]
+    assert "paired with the first 8 tokens of training replies" in out
