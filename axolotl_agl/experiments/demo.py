@@ -38,7 +38,8 @@ from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
 # Method settings of the demo (seed 0, one run per method).
 STEPS = 40  # optimiser steps of 8 task examples, per method
 LR = 2e-4
-AGL_LAMBDA = 50.0  # λ_A, alignguard.lambda_alignment
+AGL_LAMBDA = 10.0  # λ_A, alignguard.lambda_alignment (the fisher_replies: task default)
+FISHER_REPLIES = "task"  # alignguard.fisher_replies: the counterfactual Fisher (docs/method.md)
 FISHER_SAMPLES = 64  # alignment examples in AlignGuard's Fisher pass (~1 s each on 2 cores)
 # Evaluation settings.
 PROMPTS_PER_LABEL = 30  # unsafe and safe prompts per prompt set (label-stratified subset)
@@ -65,6 +66,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, help=f"training steps per method (default {STEPS}, quick {QUICK_STEPS})")
     parser.add_argument("--lr", type=float, default=LR, help=f"learning rate (default {LR:g})")
     parser.add_argument("--agl-lambda", type=float, default=AGL_LAMBDA, help=f"λ_A (default {AGL_LAMBDA:g})")
+    parser.add_argument(
+        "--fisher-replies",
+        choices=("task", "alignment"),
+        default=FISHER_REPLIES,
+        help=f"alignguard.fisher_replies (default {FISHER_REPLIES}; alignment: the standard Fisher, use λ_A 50)",
+    )
     parser.add_argument(
         "--fisher-samples",
         type=int,
@@ -189,13 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         max_new_tokens=args.max_new_tokens,
         xstest=xstest,
         seed=SEED,
+        alignguard_overrides={"fisher_replies": args.fisher_replies},
     )
     results, table = comparison["results"], comparison["table"]
     labels_of_stages = {"lora": "LoRA fine-tune", "agl": "AlignGuard fine-tune (Fisher pass + training)"}
     for name, value in comparison["seconds"].items():
         stages[labels_of_stages.get(name, name)] = value
     sets = list(results["counts"]["prompt_sets"])
-    labels = {"aligned": "aligned base", "lora": "LoRA", "agl": f"AlignGuard (λ_A={args.agl_lambda:g})"}
+    labels = {
+        "aligned": "aligned base",
+        "lora": "LoRA",
+        "agl": f"AlignGuard ({args.fisher_replies} replies, λ_A={args.agl_lambda:g})",
+    }
     title = (
         f"SmolLM2-135M-Instruct, aligned, then {args.steps} steps of a benign task (lr {args.lr:g}, seed {SEED}): "
         "plain LoRA vs AlignGuard-LoRA"
@@ -215,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": args.steps,
             "lr": args.lr,
             "agl_lambda": args.agl_lambda,
+            "fisher_replies": args.fisher_replies,
             "fisher_samples": args.fisher_samples,
             "prompts_per_label": args.prompts_per_label,
             "task_items": args.task_items,
