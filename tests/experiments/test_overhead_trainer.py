@@ -160,12 +160,23 @@ def test_live_bytes_counts_new_storages_until_freed(device):
 
 
 def test_meta_penalty_bytes_of_summaries_and_gradients():
-    dims = [(64, 32), (64, 32), (32, 64)]  # (d_in, d_out): two modules of one shape, one of another
+    # (name, d_in, d_out): two modules of one shape in different layers, one of another shape
+    modules = [
+        ("layers.0.self_attn.q_proj", 64, 32),
+        ("layers.1.self_attn.q_proj", 64, 32),
+        ("layers.0.mlp.down_proj", 32, 64),
+    ]
+    dims = [(d_in, d_out) for _, d_in, d_out in modules]
     k = 4
-    penalty, factors, fishers = overhead.meta_penalty(dims, k)
+    penalty, factors, fishers = overhead.meta_penalty(modules, k)
     assert len(penalty.groups) == 2
     # per module: output and input factor, each vectors (d × k) + values (k) + residual, float32
     assert overhead.tensor_bytes(fishers) == sum(4 * ((d_in + d_out) * k + 2 * k + 2) for d_in, d_out in dims)
+    # q/k/v of one layer share one input factor object: counted once
+    shared = [("layers.0.self_attn.q_proj", 64, 32), ("layers.0.self_attn.k_proj", 64, 32)]
+    _, _, shared_fishers = overhead.meta_penalty(shared, k)
+    assert shared_fishers[0].input_factor is shared_fishers[1].input_factor
+    assert overhead.tensor_bytes(shared_fishers) == 4 * ((2 * 32 + 64) * k + 3 * k + 3)
     workspace = overhead.penalty_workspace(penalty, factors, overlap_samples=0)
     lora_grads = sum(4 * overhead.R * (d_in + d_out) for d_in, d_out in dims)
     assert workspace["after_backward_bytes"] == lora_grads  # only the gradients of A and B stay
