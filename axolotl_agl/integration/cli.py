@@ -51,11 +51,10 @@ def run_fisher_command(config: str) -> Path:
     if agl.fisher_replies == "task":  # the same tokenised training rows and seeded draws as at training start
         from axolotl.common.datasets import load_datasets
 
-        from axolotl_agl.integration.task_replies import draw_reply_openings, pair_prompts_with_replies
+        from axolotl_agl.integration.task_replies import pair_with_training_replies
 
         rows = load_datasets(cfg=cfg).train_dataset
-        openings = draw_reply_openings(rows, len(examples), agl.fisher_reply_tokens, int(cfg.get("seed") or 0))
-        examples = pair_prompts_with_replies(examples, openings)
+        examples = pair_with_training_replies(examples, rows, agl.fisher_reply_tokens, int(cfg.get("seed") or 0))
     model, tokenizer, _ = load_model_and_tokenizer(cfg=cfg)
     result = obtain_fisher_summary(model, tokenizer, agl, str(cfg.base_model), str(cfg.output_dir), examples)
     state = "reused" if result.reused else "computed"

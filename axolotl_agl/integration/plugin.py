@@ -178,18 +178,10 @@ class AlignGuardPlugin(BasePlugin):
         agl = agl_config_of(cfg)
         examples = state_of(cfg).alignment_examples(cfg, alignment_data_of(cfg), trainer.processing_class)
         if agl.fisher_replies == "task":
-            from axolotl_agl.integration.task_replies import draw_reply_openings, pair_prompts_with_replies
+            from axolotl_agl.integration.task_replies import pair_with_training_replies
 
             seed = int(cfg.get("seed") or 0)
-            openings = draw_reply_openings(trainer.train_dataset, len(examples), agl.fisher_reply_tokens, seed)
-            examples = pair_prompts_with_replies(examples, openings)
-            LOG.info(
-                "AlignGuard: Fisher on %d unsafe alignment prompts paired with the first %d tokens of training replies "
-                "(fisher_replies: task, seed %d)",
-                len(examples),
-                agl.fisher_reply_tokens,
-                seed,
-            )
+            examples = pair_with_training_replies(examples, trainer.train_dataset, agl.fisher_reply_tokens, seed)
         result = obtain_fisher_summary(
             trainer.model,
             trainer.processing_class,

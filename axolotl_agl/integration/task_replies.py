@@ -21,7 +21,13 @@ from typing import Any
 
 from axolotl_agl.core.examples import IGNORE_INDEX, TokenizedExample
 
-__all__ = ["DEFAULT_REPLY_TOKENS", "draw_reply_openings", "pair_prompts_with_replies", "reply_opening"]
+__all__ = [
+    "DEFAULT_REPLY_TOKENS",
+    "draw_reply_openings",
+    "pair_prompts_with_replies",
+    "pair_with_training_replies",
+    "reply_opening",
+]
 
 LOG = logging.getLogger(__name__)
 
@@ -103,3 +109,20 @@ def pair_prompts_with_replies(
         prompt = list(example.input_ids[:start])
         paired.append(TokenizedExample(prompt + list(opening), [IGNORE_INDEX] * len(prompt) + list(opening)))
     return paired
+
+
+def pair_with_training_replies(
+    examples: Sequence[TokenizedExample], rows: Any, reply_tokens: int, seed: int
+) -> list[TokenizedExample]:
+    """The Fisher's examples under ``fisher_replies: task``: each of ``examples`` (the unsafe alignment prompts)
+    followed by a reply opening drawn from the tokenised training ``rows`` (:func:`draw_reply_openings`). Training
+    (``post_trainer_create``) and ``axolotl agl-fisher`` both call this, so they draw the same rows."""
+    openings = draw_reply_openings(rows, len(examples), reply_tokens, seed)
+    LOG.info(
+        "AlignGuard: Fisher on %d unsafe alignment prompts paired with the first %d tokens of training replies "
+        "(fisher_replies: task, seed %d)",
+        len(examples),
+        reply_tokens,
+        seed,
+    )
+    return pair_prompts_with_replies(examples, openings)
