@@ -85,6 +85,12 @@ SWEEP: dict[str, MethodSpec] = {
         "train",
         note="AGL with a counterfactual Fisher: unsafe prompts paired with task replies (fisher_type empirical)",
     ),
+    "agl_cf_safe": MethodSpec(
+        "lambda_A",
+        (3.0, 10.0, 30.0, 100.0),
+        "train",
+        note="agl_cf plus as many safe look-alike prompts with their own answers in the same Fisher",
+    ),
     "replay": MethodSpec(
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
@@ -254,6 +260,35 @@ def counterfactual_rows(alignment_path: Path, task_path: Path, seed: int = 0) ->
     return rows
 
 
+def with_lookalikes(rows: list[dict[str, Any]], alignment_path: Path) -> list[dict[str, Any]]:
+    """``rows`` interleaved with the alignment data's safe look-alike rows (prompts that share words with harmful
+    requests) and their own helpful answers, one look-alike after each row while they last.
+
+    In an empirical Fisher these add the curvature of "answer a harm-sounding safe prompt the way the aligned model
+    does", so the penalty also resists an update that makes the model refuse them (over-refusal). Interleaving keeps
+    both kinds in the first ``fisher_num_samples`` rows.
+    """
+    lookalikes = [dict(row, kind="lookalike") for row in read_jsonl(alignment_path) if row.get("kind") == "lookalike"]
+    out: list[dict[str, Any]] = []
+    for i, row in enumerate(rows):
+        out.append(row)
+        if i < len(lookalikes):
+            out.append(lookalikes[i])
+    return out
+
+
+def _configure_agl_cf_safe(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    rows = with_lookalikes(counterfactual_rows(default_alignment_path(), ctx.task_path), default_alignment_path())
+    path = write_jsonl(ctx.work / "agl_cf_safe_alignment.jsonl", rows)
+    overrides = {
+        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
+        "fisher_type": "empirical",
+        "fisher_reply_tokens": CF_REPLY_TOKENS,
+        "fisher_num_samples": 2 * ctx.fisher_samples,
+    }
+    return _agl_config(cfg, value, ctx, "agl_cf_safe_fisher", overrides)
+
+
 def _configure_agl_cf(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     path = write_jsonl(
         ctx.work / "agl_cf_alignment.jsonl", counterfactual_rows(default_alignment_path(), ctx.task_path)
@@ -327,6 +362,7 @@ CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
     "lora": _configure_lora,
     "agl": _configure_agl,
     "agl_cf": _configure_agl_cf,
+    "agl_cf_safe": _configure_agl_cf_safe,
     "replay": _configure_replay,
     **{m: _configure_peer(m) for m in ("l2", "ewc", "constrained_sft", "asft")},
 }

@@ -51,6 +51,7 @@ METHOD_TITLES = {
     "lora": "plain LoRA",
     "agl": "AlignGuard",
     "agl_cf": "AlignGuard (counterfactual Fisher)",
+    "agl_cf_safe": "AlignGuard (counterfactual Fisher + safe look-alikes)",
     "replay": "replay",
     "safelora": "Safe LoRA",
     "l2": "L2",

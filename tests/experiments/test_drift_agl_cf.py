@@ -51,3 +51,35 @@ def test_agl_cf_config_is_a_valid_alignguard_block_with_the_counterfactual_fishe
     assert block.fisher_type == "empirical" and block.fisher_reply_tokens == drift.CF_REPLY_TOKENS
     (dataset,) = block.alignment_datasets
     assert Path(dataset.path).is_file() and "agl_cf" in Path(block.fisher_cache_path).name
+
+
+def test_with_lookalikes_interleaves_safe_lookalikes_with_their_own_answers(tmp_path):
+    alignment = [json.loads(line) for line in default_alignment_path().read_text().splitlines()]
+    lookalikes = [r for r in alignment if r["kind"] == "lookalike"]
+    unsafe = drift.counterfactual_rows(default_alignment_path(), _task_file(tmp_path))
+    rows = drift.with_lookalikes(unsafe, default_alignment_path())
+    assert rows[0::2] == unsafe  # the counterfactual rows, in order, at the even places
+    assert [r["messages"] for r in rows[1::2]] == [r["messages"] for r in lookalikes[: len(unsafe)]]
+    assert {r["label"] for r in rows[1::2]} == {"safe"}
+
+
+def test_agl_cf_safe_counts_both_kinds_in_its_fisher(tmp_path):
+    ctx = drift.SweepContext(
+        work=tmp_path,
+        aligned=tmp_path / "a",
+        unaligned=tmp_path / "u",
+        task_path=_task_file(tmp_path),
+        steps=2,
+        lr=1e-4,
+        fisher_samples=16,
+        n_train=5,
+        recipe={"recipe_sha256": "x"},
+        eval_settings={},
+    )
+    block = AlignGuardConfig.model_validate(
+        drift.CONFIGURE["agl_cf_safe"]({"adapter": "lora"}, 10.0, ctx)["alignguard"]
+    )
+    assert block.fisher_num_samples == 32 and block.fisher_type == "empirical"
+    (dataset,) = block.alignment_datasets
+    first = [json.loads(line) for line in Path(dataset.path).read_text().splitlines()][:32]
+    assert sum(r["label"] == "safe" for r in first) == 16
