@@ -25,6 +25,16 @@ def fingerprint_examples(examples: list[TokenizedExample]) -> str:
     return digest.hexdigest()
 
 
+def length_sorted_batches(examples: list[TokenizedExample], batch_size: int) -> list[list[int]]:
+    """Indices of ``examples`` in batches of ``batch_size``, shortest examples first.
+
+    Batching by length cuts the padding a right-padded batch computes on (and throws away): a pass whose result is a
+    sum over examples, such as the Fisher's, is the same in any order. Ties keep their original order.
+    """
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i].input_ids))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
 def pad_batch(examples: list[TokenizedExample], pad_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a batch; ``attention_mask`` marks real tokens."""
     length = max(len(e.input_ids) for e in examples)

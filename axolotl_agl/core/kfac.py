@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from axolotl_agl.core.examples import TokenizedExample, pad_batch
+from axolotl_agl.core.examples import TokenizedExample, length_sorted_batches, pad_batch
 from axolotl_agl.core.fisher_state import ModuleFisher, SketchedMoment, low_rank_factor
 from axolotl_agl.core.kfac_hooks import (
     HookState,
@@ -138,7 +138,8 @@ def collect_kfac_factors(
     """Run ``model`` over ``examples`` and return each layer's normalised K-FAC factors.
 
     ``layers`` maps names to the linear modules to observe (for a PEFT model: the ``base_layer`` of
-    each LoRA layer; disable the adapter around this call). Examples are split across ranks when
+    each LoRA layer; disable the adapter around this call). Batches are formed by length (shortest first), which
+    changes nothing but the padding. Examples are split across ranks when
     ``torch.distributed`` is initialised and the statistics are summed over ranks. ``settings``: see
     :class:`FisherPassSettings` (its defaults when None).
     """
@@ -234,10 +235,10 @@ def _fisher_pass(
     leaves: list[torch.Tensor] = []
     embed_handle = differentiable_embeddings(model, leaves)
     try:
-        batches = range(0, len(local), batch_size)
+        batches = length_sorted_batches(local, batch_size)
         desc = f"AlignGuard Fisher pass {label}".rstrip()
-        for start in tqdm(batches, desc=desc, disable=not show_progress or rank != 0):
-            batch = pad_batch(local[start : start + batch_size], pad_id)
+        for indices in tqdm(batches, desc=desc, disable=not show_progress or rank != 0):
+            batch = pad_batch([local[i] for i in indices], pad_id)
             batch = {k: v.to(device) for k, v in batch.items()}
             state.new_batch(batch["attention_mask"].bool())
             leaves.clear()
@@ -248,7 +249,7 @@ def _fisher_pass(
                     labels = batch["labels"]
                     if fisher_type == "mc":
                         # One generator per example, seeded by its index in the whole data set.
-                        global_index = [rank + world * (start + j) for j in range(labels.shape[0])]
+                        global_index = [rank + world * i for i in indices]
                         gens = [torch.Generator().manual_seed(label_seed * 1_000_003 + i) for i in global_index]
                         labels = sample_model_labels(logits, labels, gens)
                     loss = per_example_reply_nll(logits, labels, reduction, max_reply_tokens).sum()
