@@ -91,6 +91,12 @@ SWEEP: dict[str, MethodSpec] = {
         "train",
         note="agl_cf plus as many safe look-alike prompts with their own answers in the same Fisher",
     ),
+    "agl_cf_mcsafe": MethodSpec(
+        "lambda_A",
+        (3.0, 10.0, 30.0, 100.0),
+        "train",
+        note="agl_cf plus safe look-alike prompts with replies sampled from the aligned model (their true Fisher)",
+    ),
     "replay": MethodSpec(
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
@@ -289,6 +295,51 @@ def _configure_agl_cf_safe(cfg: dict, value: float | None, ctx: SweepContext) ->
     return _agl_config(cfg, value, ctx, "agl_cf_safe_fisher", overrides)
 
 
+def sample_lookalike_replies(aligned: Path, alignment_path: Path, count: int, tokens: int, seed: int = 0) -> list[dict]:
+    """The first ``count`` safe look-alike prompts, each with a ``tokens``-token reply *sampled* from the aligned model
+    (temperature 1, no top-k/top-p), seeded per prompt.
+
+    The empirical Fisher of model-sampled replies is a one-sample Monte-Carlo estimate of the true Fisher at those
+    prompts: the Hessian of the KL between the aligned model's reply distribution and the fine-tuned one's, which
+    does not vanish where the model is unsure whether to answer or refuse (the prompts where over-refusal grows).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(aligned)
+    model = AutoModelForCausalLM.from_pretrained(aligned, dtype=torch.float32).eval()
+    rows = [row for row in read_jsonl(alignment_path) if row.get("kind") == "lookalike"][:count]
+    out = []
+    for i, row in enumerate(rows):
+        prompt = next(m["content"] for m in row["messages"] if m["role"] == "user")
+        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                             add_generation_prompt=True)  # fmt: skip
+        ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        torch.manual_seed(seed * 1_000_003 + i)
+        with torch.no_grad():
+            new = model.generate(**ids, do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=tokens,
+                                 pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)  # fmt: skip
+        reply = tokenizer.decode(new[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": reply}]
+        out.append({"messages": messages, "label": "safe", "kind": "lookalike_sampled"})
+    return out
+
+
+def _configure_agl_cf_mcsafe(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    path = ctx.work / f"agl_cf_mcsafe_alignment-{identity_key(ctx.recipe)[:12]}-n{ctx.fisher_samples}.jsonl"
+    if not path.is_file():
+        sampled = sample_lookalike_replies(ctx.aligned, default_alignment_path(), ctx.fisher_samples, CF_REPLY_TOKENS)
+        unsafe = counterfactual_rows(default_alignment_path(), ctx.task_path)
+        write_jsonl(path, [row for pair in zip(unsafe, sampled, strict=False) for row in pair])
+    overrides = {
+        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
+        "fisher_type": "empirical",
+        "fisher_reply_tokens": CF_REPLY_TOKENS,
+        "fisher_num_samples": 2 * ctx.fisher_samples,
+    }
+    return _agl_config(cfg, value, ctx, "agl_cf_mcsafe_fisher", overrides)
+
+
 def _configure_agl_cf(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     path = write_jsonl(
         ctx.work / "agl_cf_alignment.jsonl", counterfactual_rows(default_alignment_path(), ctx.task_path)
@@ -363,6 +414,7 @@ CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
     "agl": _configure_agl,
     "agl_cf": _configure_agl_cf,
     "agl_cf_safe": _configure_agl_cf_safe,
+    "agl_cf_mcsafe": _configure_agl_cf_mcsafe,
     "replay": _configure_replay,
     **{m: _configure_peer(m) for m in ("l2", "ewc", "constrained_sft", "asft")},
 }

@@ -52,6 +52,7 @@ METHOD_TITLES = {
     "agl": "AlignGuard",
     "agl_cf": "AlignGuard (counterfactual Fisher)",
     "agl_cf_safe": "AlignGuard (counterfactual Fisher + safe look-alikes)",
+    "agl_cf_mcsafe": "AlignGuard (counterfactual Fisher + sampled safe look-alikes)",
     "replay": "replay",
     "safelora": "Safe LoRA",
     "l2": "L2",
