@@ -83,3 +83,25 @@ def test_agl_cf_safe_counts_both_kinds_in_its_fisher(tmp_path):
     (dataset,) = block.alignment_datasets
     first = [json.loads(line) for line in Path(dataset.path).read_text().splitlines()][:32]
     assert sum(r["label"] == "safe" for r in first) == 16
+
+
+def test_agl_cf_mcsafe_reuses_its_sampled_rows_and_counts_both_kinds(tmp_path):
+    ctx = drift.SweepContext(
+        work=tmp_path,
+        aligned=tmp_path / "no-model-needed",
+        unaligned=tmp_path / "u",
+        task_path=_task_file(tmp_path),
+        steps=2,
+        lr=1e-4,
+        fisher_samples=16,
+        n_train=5,
+        recipe={"recipe_sha256": "x"},
+        eval_settings={},
+    )
+    sampled = tmp_path / f"agl_cf_mcsafe_alignment-{drift.identity_key(ctx.recipe)[:12]}-n16.jsonl"
+    sampled.write_text('{"messages": [], "label": "safe"}\n')  # present: no model is loaded to sample again
+    block = AlignGuardConfig.model_validate(
+        drift.CONFIGURE["agl_cf_mcsafe"]({"adapter": "lora"}, 10.0, ctx)["alignguard"]
+    )
+    assert block.fisher_num_samples == 32 and block.fisher_type == "empirical"
+    assert [Path(d.path) for d in block.alignment_datasets] == [sampled]
