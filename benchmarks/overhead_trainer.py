@@ -70,10 +70,14 @@ TARGETS = {"step_time": 1.05, "peak_memory": 1.03, "fisher_pass_over_forward_bac
 #: Per model: how many alignment examples the Fisher pass uses and what the ``alignguard:`` block adds.
 MODELS: dict[str, dict[str, Any]] = {
     # the tiny test model (hidden 64, 2 layers, kv width 32): rank_k must fit its narrowest module
-    "tiny": {"fisher_samples": 32, "alignguard": {"rank_k": 8}, "description": "tests/helpers.build_tiny_model"},
+    "tiny": {
+        "fisher_samples": 32,
+        "alignguard": {"rank_k": 8, "fisher_replies": demo.FISHER_REPLIES},
+        "description": "tests/helpers.build_tiny_model",
+    },
     "smollm2": {
         "fisher_samples": demo.FISHER_SAMPLES,
-        "alignguard": {},
+        "alignguard": {"fisher_replies": demo.FISHER_REPLIES},  # the demo's AlignGuard
         "description": "SmolLM2-135M-Instruct (axolotl_agl.experiments.smollm2.ensure_smollm2_checkpoint)",
     },
 }
