@@ -266,6 +266,19 @@ def counterfactual_rows(alignment_path: Path, task_path: Path, seed: int = 0) ->
     return rows
 
 
+def counterfactual_overrides(path: Path, samples: int | None = None) -> dict[str, Any]:
+    """The ``alignguard:`` keys of the counterfactual variants: the rows at ``path``, empirical Fisher over the first
+    :data:`CF_REPLY_TOKENS` reply tokens, and ``samples`` Fisher examples when given (else the sweep's count)."""
+    overrides: dict[str, Any] = {
+        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
+        "fisher_type": "empirical",
+        "fisher_reply_tokens": CF_REPLY_TOKENS,
+    }
+    if samples is not None:
+        overrides["fisher_num_samples"] = samples
+    return overrides
+
+
 def with_lookalikes(rows: list[dict[str, Any]], alignment_path: Path) -> list[dict[str, Any]]:
     """``rows`` interleaved with the alignment data's safe look-alike rows (prompts that share words with harmful
     requests) and their own helpful answers, one look-alike after each row while they last.
@@ -286,13 +299,7 @@ def with_lookalikes(rows: list[dict[str, Any]], alignment_path: Path) -> list[di
 def _configure_agl_cf_safe(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     rows = with_lookalikes(counterfactual_rows(default_alignment_path(), ctx.task_path), default_alignment_path())
     path = write_jsonl(ctx.work / "agl_cf_safe_alignment.jsonl", rows)
-    overrides = {
-        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
-        "fisher_type": "empirical",
-        "fisher_reply_tokens": CF_REPLY_TOKENS,
-        "fisher_num_samples": 2 * ctx.fisher_samples,
-    }
-    return _agl_config(cfg, value, ctx, "agl_cf_safe_fisher", overrides)
+    return _agl_config(cfg, value, ctx, "agl_cf_safe_fisher", counterfactual_overrides(path, 2 * ctx.fisher_samples))
 
 
 def sample_lookalike_replies(aligned: Path, alignment_path: Path, count: int, tokens: int, seed: int = 0) -> list[dict]:
@@ -331,12 +338,7 @@ def _configure_agl_cf_mcsafe(cfg: dict, value: float | None, ctx: SweepContext) 
         sampled = sample_lookalike_replies(ctx.aligned, default_alignment_path(), ctx.fisher_samples, CF_REPLY_TOKENS)
         unsafe = counterfactual_rows(default_alignment_path(), ctx.task_path)
         write_jsonl(path, [row for pair in zip(unsafe, sampled, strict=False) for row in pair])
-    overrides = {
-        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
-        "fisher_type": "empirical",
-        "fisher_reply_tokens": CF_REPLY_TOKENS,
-        "fisher_num_samples": 2 * ctx.fisher_samples,
-    }
+    overrides = counterfactual_overrides(path, 2 * ctx.fisher_samples)
     return _agl_config(cfg, value, ctx, "agl_cf_mcsafe_fisher", overrides)
 
 
@@ -344,12 +346,7 @@ def _configure_agl_cf(cfg: dict, value: float | None, ctx: SweepContext) -> dict
     path = write_jsonl(
         ctx.work / "agl_cf_alignment.jsonl", counterfactual_rows(default_alignment_path(), ctx.task_path)
     )
-    overrides = {
-        "alignment_datasets": [{"path": str(path), "type": "chat_template"}],
-        "fisher_type": "empirical",
-        "fisher_reply_tokens": CF_REPLY_TOKENS,
-    }
-    return _agl_config(cfg, value, ctx, "agl_cf_fisher", overrides)
+    return _agl_config(cfg, value, ctx, "agl_cf_fisher", counterfactual_overrides(path))
 
 
 def _configure_lora(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
@@ -420,6 +417,11 @@ CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
 }
 
 
+#: ``alignguard:`` keys added after sweep runs were recorded, with the value that reproduces the runs before them: left
+#: out of a run's identity at that value, so adding such a key does not turn finished runs into runs to do.
+_LATER_KEYS = {"fisher_replies": "alignment"}
+
+
 def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The training config as it enters the identity: portable, with the ``alignguard:`` / ``peer_baseline:`` blocks
     resolved to every default (a changed default is a new run)."""
@@ -427,7 +429,11 @@ def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, An
     if "alignguard" in cfg and method.startswith("agl"):
         from axolotl_agl.integration.args import AlignGuardConfig
 
-        out["alignguard"] = portable(AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json"))
+        block = AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json")
+        for key, value in _LATER_KEYS.items():  # keys added after runs were made, at the value that changes nothing
+            if block.get(key) == value:
+                block.pop(key)
+        out["alignguard"] = portable(block)
     if "peer_baseline" in cfg:
         from axolotl_agl.experiments.peers.config import PeerConfig
 

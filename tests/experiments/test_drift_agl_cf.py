@@ -22,6 +22,21 @@ def _task_file(tmp_path: Path) -> Path:
     return path
 
 
+def _context(tmp_path: Path) -> drift.SweepContext:
+    return drift.SweepContext(
+        work=tmp_path,
+        aligned=tmp_path / "no-model-needed",
+        unaligned=tmp_path / "u",
+        task_path=_task_file(tmp_path),
+        steps=2,
+        lr=1e-4,
+        fisher_samples=16,
+        n_train=5,
+        recipe={"recipe_sha256": "x"},
+        eval_settings={},
+    )
+
+
 def test_counterfactual_rows_pair_every_unsafe_prompt_with_a_task_reply(tmp_path):
     alignment = [json.loads(line) for line in default_alignment_path().read_text().splitlines()]
     unsafe = [r for r in alignment if r["label"] == "unsafe"]
@@ -33,18 +48,7 @@ def test_counterfactual_rows_pair_every_unsafe_prompt_with_a_task_reply(tmp_path
 
 
 def test_agl_cf_config_is_a_valid_alignguard_block_with_the_counterfactual_fisher(tmp_path):
-    ctx = drift.SweepContext(
-        work=tmp_path,
-        aligned=tmp_path / "a",
-        unaligned=tmp_path / "u",
-        task_path=_task_file(tmp_path),
-        steps=2,
-        lr=1e-4,
-        fisher_samples=16,
-        n_train=5,
-        recipe={"recipe_sha256": "x"},
-        eval_settings={},
-    )
+    ctx = _context(tmp_path)
     cfg = drift.CONFIGURE["agl_cf"]({"adapter": "lora"}, 0.1, ctx)
     block = AlignGuardConfig.model_validate(cfg["alignguard"])
     assert cfg["adapter"] == "alignguard" and block.lambda_alignment == 0.1
@@ -64,18 +68,7 @@ def test_with_lookalikes_interleaves_safe_lookalikes_with_their_own_answers(tmp_
 
 
 def test_agl_cf_safe_counts_both_kinds_in_its_fisher(tmp_path):
-    ctx = drift.SweepContext(
-        work=tmp_path,
-        aligned=tmp_path / "a",
-        unaligned=tmp_path / "u",
-        task_path=_task_file(tmp_path),
-        steps=2,
-        lr=1e-4,
-        fisher_samples=16,
-        n_train=5,
-        recipe={"recipe_sha256": "x"},
-        eval_settings={},
-    )
+    ctx = _context(tmp_path)
     block = AlignGuardConfig.model_validate(
         drift.CONFIGURE["agl_cf_safe"]({"adapter": "lora"}, 10.0, ctx)["alignguard"]
     )
@@ -86,18 +79,7 @@ def test_agl_cf_safe_counts_both_kinds_in_its_fisher(tmp_path):
 
 
 def test_agl_cf_mcsafe_reuses_its_sampled_rows_and_counts_both_kinds(tmp_path):
-    ctx = drift.SweepContext(
-        work=tmp_path,
-        aligned=tmp_path / "no-model-needed",
-        unaligned=tmp_path / "u",
-        task_path=_task_file(tmp_path),
-        steps=2,
-        lr=1e-4,
-        fisher_samples=16,
-        n_train=5,
-        recipe={"recipe_sha256": "x"},
-        eval_settings={},
-    )
+    ctx = _context(tmp_path)
     sampled = tmp_path / f"agl_cf_mcsafe_alignment-{drift.identity_key(ctx.recipe)[:12]}-n16.jsonl"
     sampled.write_text('{"messages": [], "label": "safe"}\n')  # present: no model is loaded to sample again
     block = AlignGuardConfig.model_validate(
@@ -105,3 +87,10 @@ def test_agl_cf_mcsafe_reuses_its_sampled_rows_and_counts_both_kinds(tmp_path):
     )
     assert block.fisher_num_samples == 32 and block.fisher_type == "empirical"
     assert [Path(d.path) for d in block.alignment_datasets] == [sampled]
+
+
+def test_a_key_added_later_leaves_the_identity_of_earlier_runs_unchanged_at_its_neutral_value():
+    plain = drift.resolved_train_identity("agl", {"alignguard": {"lambda_alignment": 10.0}})
+    task = drift.resolved_train_identity("agl", {"alignguard": {"lambda_alignment": 10.0, "fisher_replies": "task"}})
+    assert "fisher_replies" not in plain["alignguard"]
+    assert task["alignguard"]["fisher_replies"] == "task"
