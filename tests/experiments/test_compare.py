@@ -362,7 +362,8 @@ def test_demo_settings_full_quick_and_explicit(monkeypatch):
         demo.QUICK_PROMPTS_PER_LABEL,
         demo.QUICK_TASK_ITEMS,
     )
-    assert quick.agl_lambda == 50.0
+    assert quick.agl_lambda == 50.0 and quick.lr == demo.QUICK_LR
+    assert demo._parse(["--quick", "--lr", "3e-4"]).lr == 3e-4
     monkeypatch.setenv("QUICK", "1")
     from_env = demo._parse(["--steps", "7"])
     assert from_env.quick and from_env.steps == 7 and from_env.task_items == demo.QUICK_TASK_ITEMS
