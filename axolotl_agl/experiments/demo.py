@@ -12,8 +12,8 @@
 
 Every long stage shows a progress bar with its ETA (the Trainer's, the Fisher pass's, one per evaluated model).
 Finished runs and evaluations are reused (their folders are keyed by the settings). ``--quick`` (or ``QUICK=1``):
-fewer steps at a higher learning rate, fewer prompts and Fisher examples, on the same aligned base (a weaker one from a short safety SFT only when
-the recipe changed and the full base is not built yet).
+fewer steps at a higher learning rate, fewer prompts and Fisher examples, on the same aligned base (a weaker one
+from a short safety SFT only when the recipe changed and the full base is not built yet).
 """
 
 from __future__ import annotations
