@@ -279,21 +279,24 @@ def counterfactual_overrides(path: Path, samples: int | None = None) -> dict[str
     return overrides
 
 
+def lookalike_rows(alignment_path: Path) -> list[dict[str, Any]]:
+    """The alignment data's safe look-alike rows (prompts that share words with harmful requests), with their answers."""
+    return [row for row in read_jsonl(alignment_path) if row.get("kind") == "lookalike"]
+
+
+def interleave(first: Sequence[dict[str, Any]], second: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``first[0], second[0], first[1], second[1], ...`` up to the shorter of the two: both kinds are then in the first
+    ``fisher_num_samples`` rows of the Fisher pass."""
+    return [row for pair in zip(first, second, strict=False) for row in pair]
+
+
 def with_lookalikes(rows: list[dict[str, Any]], alignment_path: Path) -> list[dict[str, Any]]:
-    """``rows`` interleaved with the alignment data's safe look-alike rows (prompts that share words with harmful
-    requests) and their own helpful answers, one look-alike after each row while they last.
+    """``rows`` interleaved with :func:`lookalike_rows` (their own helpful answers).
 
     In an empirical Fisher these add the curvature of "answer a harm-sounding safe prompt the way the aligned model
-    does", so the penalty also resists an update that makes the model refuse them (over-refusal). Interleaving keeps
-    both kinds in the first ``fisher_num_samples`` rows.
+    does", so the penalty also resists an update that makes the model refuse them (over-refusal).
     """
-    lookalikes = [dict(row, kind="lookalike") for row in read_jsonl(alignment_path) if row.get("kind") == "lookalike"]
-    out: list[dict[str, Any]] = []
-    for i, row in enumerate(rows):
-        out.append(row)
-        if i < len(lookalikes):
-            out.append(lookalikes[i])
-    return out
+    return interleave(rows, [dict(row, kind="lookalike") for row in lookalike_rows(alignment_path)])
 
 
 def _configure_agl_cf_safe(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
@@ -311,16 +314,15 @@ def sample_lookalike_replies(aligned: Path, alignment_path: Path, count: int, to
     does not vanish where the model is unsure whether to answer or refuse (the prompts where over-refusal grows).
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(aligned)
-    model = AutoModelForCausalLM.from_pretrained(aligned, dtype=torch.float32).eval()
-    rows = [row for row in read_jsonl(alignment_path) if row.get("kind") == "lookalike"][:count]
+    from axolotl_agl.drift.generate import ModelSpec, load_model_and_tokenizer, render_chat_prompts
+
+    model, tokenizer = load_model_and_tokenizer(ModelSpec("aligned", str(aligned), None))
+    rows = lookalike_rows(alignment_path)[:count]
     out = []
     for i, row in enumerate(rows):
         prompt = next(m["content"] for m in row["messages"] if m["role"] == "user")
-        text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
-                                             add_generation_prompt=True)  # fmt: skip
+        (text,) = render_chat_prompts(tokenizer, [prompt])
         ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
         torch.manual_seed(seed * 1_000_003 + i)
         with torch.no_grad():
@@ -337,7 +339,7 @@ def _configure_agl_cf_mcsafe(cfg: dict, value: float | None, ctx: SweepContext) 
     if not path.is_file():
         sampled = sample_lookalike_replies(ctx.aligned, default_alignment_path(), ctx.fisher_samples, CF_REPLY_TOKENS)
         unsafe = counterfactual_rows(default_alignment_path(), ctx.task_path)
-        write_jsonl(path, [row for pair in zip(unsafe, sampled, strict=False) for row in pair])
+        write_jsonl(path, interleave(unsafe, sampled))
     overrides = counterfactual_overrides(path, 2 * ctx.fisher_samples)
     return _agl_config(cfg, value, ctx, "agl_cf_mcsafe_fisher", overrides)
 
