@@ -59,11 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=120, help="prompts per set (label-stratified)")
     parser.add_argument("--cache-dir", type=Path, default=None)
+    parser.add_argument(
+        "--aligned",
+        type=Path,
+        default=None,
+        help="evaluate this aligned checkpoint (a folder with agl_source.json) instead of building the default",
+    )
     args = parser.parse_args(argv)
     cache = args.cache_dir or default_cache_dir()
     start = time.time()
     unaligned = ensure_smollm2_checkpoint(cache)
-    aligned = ensure_aligned_base(cache)
+    aligned = args.aligned or ensure_aligned_base(cache)
     build_s = time.time() - start
     sets = prompt_sets(args.limit)
     results = evaluate_drift(

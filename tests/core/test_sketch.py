@@ -541,3 +541,28 @@ def test_dense_accumulator_block_triangular_sum_is_the_full_gram(dim):
     reference = sum(rows.T @ rows for rows in chunks) / 28
     torch.testing.assert_close(total.result(28), reference, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(total.result(28), total.result(28).T, rtol=1e-12, atol=1e-12)  # mirrored
+
+
+def test_parallel_summary_is_identical_to_serial_and_restores_threads():
+    """Summarising moments on several Python workers (one torch thread) gives bit-identical factors."""
+    from axolotl_agl.core.kfac import single_threaded_on_cpu, summarise_moments
+
+    gen = torch.Generator().manual_seed(0)
+    moments = {}
+    for key, dim in enumerate((7, 64, 33, 1100, 12)):
+        rows = torch.randn(2 * dim, dim, generator=gen, dtype=torch.float32)
+        moments[key] = rows.T @ rows / (2 * dim)
+    threads = torch.get_num_threads()
+    with single_threaded_on_cpu(list(moments.values())) as workers:
+        assert workers == threads and torch.get_num_threads() == 1
+        serial = summarise_moments(moments, 4, workers=1)
+        parallel = summarise_moments(moments, 4, workers=3)
+    assert torch.get_num_threads() == threads
+    assert list(parallel) == list(moments)
+    for key in moments:
+        for a, b in zip(
+            (serial[key].vectors, serial[key].values, serial[key].residual),
+            (parallel[key].vectors, parallel[key].values, parallel[key].residual),
+            strict=True,
+        ):
+            assert torch.equal(a, b)
