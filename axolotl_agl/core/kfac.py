@@ -32,6 +32,7 @@ one), and every such layer's :class:`KFACFactors` refers to the same moment obje
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,7 +62,12 @@ from axolotl_agl.core.moments import (
     MomentFactory,
     SketchMomentAccumulator,
 )
-from axolotl_agl.core.nll import per_example_reply_nll, sample_model_labels
+from axolotl_agl.core.nll import (
+    per_example_reply_nll,
+    per_example_reply_nll_at,
+    reply_logit_positions,
+    sample_model_labels,
+)
 
 
 @dataclass
@@ -228,12 +234,16 @@ def _fisher_pass(
     With ``fisher_type="mc"`` the target tokens are re-drawn from the model, seeded by ``label_seed`` and
     each example's index in the whole data set (the same labels in every pass, for any batch size or
     number of ranks); ``"empirical"`` uses the data's own tokens. ``loss_kind`` is
-    ``(reduction, max_reply_tokens)`` of :func:`per_example_reply_nll`.
+    ``(reduction, max_reply_tokens)`` of :func:`per_example_reply_nll`. With the empirical Fisher, a model that
+    takes ``logits_to_keep`` computes logits only at the positions that predict a counted reply token (the loss and
+    its gradients are the same; tested); Monte-Carlo labels keep every position's logits, so the tokens drawn stay
+    those of earlier passes.
     """
     reduction, max_reply_tokens = loss_kind
     tokens = examples_seen = 0
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     leaves: list[torch.Tensor] = []
+    keeps_logits = accepts_logits_to_keep(model)
     embed_handle = differentiable_embeddings(model, leaves)
     try:
         batches = length_sorted_batches(local, batch_size)
@@ -243,16 +253,24 @@ def _fisher_pass(
             batch = {k: v.to(device) for k, v in batch.items()}
             state.new_batch(batch["attention_mask"].bool())
             leaves.clear()
+            inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+            labels = batch["labels"]
             with torch.set_grad_enabled(need_grad):
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-                if need_grad:
-                    # Sum of per-example losses: each example's output gradients are its own.
-                    labels = batch["labels"]
+                if not need_grad:  # a pass for the input statistics only: no logits are needed
+                    model(**inputs, **({"logits_to_keep": 1} if keeps_logits else {}))
+                elif fisher_type == "empirical" and keeps_logits:
+                    positions = reply_logit_positions(labels, max_reply_tokens)
+                    logits = model(**inputs, logits_to_keep=positions).logits
+                    nll = per_example_reply_nll_at(logits, labels, positions, reduction, max_reply_tokens)
+                    torch.autograd.grad(nll.sum(), leaves)  # fires the gradient hooks; no parameter .grad
+                else:
+                    logits = model(**inputs).logits
                     if fisher_type == "mc":
                         # One generator per example, seeded by its index in the whole data set.
                         global_index = [rank + world * i for i in indices]
                         gens = [torch.Generator().manual_seed(label_seed * 1_000_003 + i) for i in global_index]
                         labels = sample_model_labels(logits, labels, gens)
+                    # Sum of per-example losses: each example's output gradients are its own.
                     loss = per_example_reply_nll(logits, labels, reduction, max_reply_tokens).sum()
                     torch.autograd.grad(loss, leaves)  # fires the gradient hooks; no parameter .grad
             tokens += int(state.token_mask.sum())
@@ -261,6 +279,15 @@ def _fisher_pass(
     finally:
         embed_handle.remove()
     return tokens, examples_seen
+
+
+def accepts_logits_to_keep(model: nn.Module) -> bool:
+    """True when ``model``'s forward (the wrapped model's, for PEFT) takes Hugging Face's ``logits_to_keep``."""
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return "logits_to_keep" in inspect.signature(inner.forward).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _distinct_moments(accumulators: dict[str, KFACAccumulator]) -> list[MomentAccumulator]:

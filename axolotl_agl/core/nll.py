@@ -43,6 +43,37 @@ def per_example_reply_nll(
     return total if reduction == "sum" else total / mask.sum(dim=1).clamp_min(1)
 
 
+def reply_logit_positions(labels: torch.Tensor, max_reply_tokens: int | None = None) -> torch.Tensor:
+    """Sorted positions ``t`` of ``input_ids`` whose logits predict a counted target token of some row of the batch.
+
+    The logits at every other position do not enter :func:`per_example_reply_nll`, so a model can skip them
+    (``logits_to_keep`` of Hugging Face causal LMs): with 8-token replies after 40-token prompts the vocabulary
+    projection and the cross-entropy shrink to a fraction of the positions.
+    """
+    return reply_token_mask(labels, max_reply_tokens).any(dim=0).nonzero().squeeze(1)
+
+
+def per_example_reply_nll_at(
+    kept_logits: torch.Tensor,
+    labels: torch.Tensor,
+    positions: torch.Tensor,
+    reduction: Literal["sum", "mean"] = "sum",
+    max_reply_tokens: int | None = None,
+) -> torch.Tensor:
+    """:func:`per_example_reply_nll` from the logits of ``positions`` only (``kept_logits[:, j]`` are the logits
+    at position ``positions[j]``), which must include every :func:`reply_logit_positions` of ``labels``."""
+    if torch.finfo(kept_logits.dtype).bits < 32:
+        kept_logits = kept_logits.float()
+    full_mask = reply_token_mask(labels, max_reply_tokens)
+    mask = full_mask[:, positions]
+    targets = labels[:, positions + 1]
+    nll = torch.nn.functional.cross_entropy(
+        kept_logits.reshape(-1, kept_logits.shape[-1]), targets.clamp_min(0).reshape(-1), reduction="none"
+    ).view_as(targets)
+    total = (nll * mask).sum(dim=1)
+    return total if reduction == "sum" else total / full_mask.sum(dim=1).clamp_min(1)
+
+
 def per_example_mean_nll(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Mean next-token NLL over each example's target tokens, shape ``(batch,)``."""
     return per_example_reply_nll(logits, labels, reduction="mean")
