@@ -6,7 +6,15 @@ ordinary tasks instead of refusing them. Generating 225 replies takes ~5-10 minu
 ships as package data (``axolotl_agl/experiments/data/self_distilled_smollm2.jsonl``) and the demo never waits for
 it; this script rewrites it from ``general_instructions.jsonl`` and the converted checkpoint:
 
-    python -m scripts.distill_instructions            # needs the SmolLM2 checkpoint (built on first use)
+    python -m scripts.distill_instructions               # needs the SmolLM2 checkpoint (built on first use)
+    python -m scripts.distill_instructions --lookalikes  # the alignment set's safe look-alikes, same treatment
+
+``--lookalikes`` answers the look-alike prompts of the alignment set (``axolotl_agl/data/alignment_default.jsonl``,
+harmless requests phrased with harm words) the same way and writes
+``experiments/data/self_distilled_lookalikes_smollm2.jsonl``; a reply the drift judge reads as a refusal is left
+out. That file is *not* part of the aligned base's recipe: a safety SFT with these answers in place of the written
+ones met the over-refusal targets but refused only about half of the unsafe prompts (``docs/results.md``, "Tried:
+own answers for the look-alikes"); it is kept for the next recipe to mix.
 
 A reply cut by the token limit is trimmed back to its last paragraph or sentence end, so no target teaches the model
 to stop mid-sentence. The model's replies are SmolLM2 outputs (Apache-2.0 model); the prompts are the project's own.
@@ -22,6 +30,7 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parents[1] / "axolotl_agl" / "experiments" / "data"
 PROMPTS = DATA_DIR / "general_instructions.jsonl"
 OUTPUT = DATA_DIR / "self_distilled_smollm2.jsonl"
+LOOKALIKE_OUTPUT = DATA_DIR / "self_distilled_lookalikes_smollm2.jsonl"
 MAX_NEW_TOKENS = 64
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
@@ -44,15 +53,30 @@ def trim_reply(reply: str, hit_limit: bool, min_chars: int = 24) -> str:
     return text if cut is None else text[:cut].rstrip()
 
 
-def distill(checkpoint: Path, prompts_path: Path = PROMPTS, batch_size: int = 32) -> list[dict]:
-    """One chat row per instruction: the user's prompt and ``checkpoint``'s greedy reply (trimmed)."""
+def alignment_safe_prompts(alignment_rows: list[dict]) -> list[dict]:
+    """``{id, prompt, category}`` of every safe row of the alignment set (look-alikes and everyday questions);
+    ``id`` is ``alignment-<row index>``, ``category`` the row's ``kind``."""
+    return [
+        {"id": f"alignment-{i}", "prompt": row["messages"][0]["content"], "category": row.get("kind", "")}
+        for i, row in enumerate(alignment_rows)
+        if row.get("label") == "safe"
+    ]
+
+
+def distill(
+    checkpoint: Path, prompts_path: Path = PROMPTS, batch_size: int = 32, rows: list[dict] | None = None
+) -> list[dict]:
+    """One chat row per instruction: the user's prompt and ``checkpoint``'s greedy reply (trimmed).
+
+    ``rows`` (``{id, prompt, category}``) replaces the prompts read from ``prompts_path``.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from axolotl_agl.drift.generate import render_chat_prompts
     from axolotl_agl.utils.io import read_jsonl
 
-    rows = read_jsonl(prompts_path)
+    rows = read_jsonl(prompts_path) if rows is None else rows
     model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     texts = render_chat_prompts(tokenizer, [r["prompt"] for r in rows])
@@ -81,17 +105,31 @@ def distill(checkpoint: Path, prompts_path: Path = PROMPTS, batch_size: int = 32
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None, help="SmolLM2 folder (default: build/reuse cache)")
-    parser.add_argument("--out", type=Path, default=OUTPUT)
+    parser.add_argument("--out", type=Path, default=None, help="default: the package data file of the mode")
+    parser.add_argument("--lookalikes", action="store_true", help="answer the alignment set's look-alike prompts")
     args = parser.parse_args(argv)
     checkpoint = args.checkpoint
     if checkpoint is None:
         from axolotl_agl.experiments.smollm2 import ensure_smollm2_checkpoint
 
         checkpoint = ensure_smollm2_checkpoint()
-    from axolotl_agl.utils.io import write_jsonl
+    from axolotl_agl.data import default_alignment_path
+    from axolotl_agl.drift.judge import is_refusal
+    from axolotl_agl.utils.io import read_jsonl, write_jsonl
 
-    write_jsonl(args.out, distill(checkpoint))
-    print(args.out, file=sys.stderr)
+    if args.lookalikes:
+        out = args.out or LOOKALIKE_OUTPUT
+        # All safe rows are generated in one length-sorted batch order (the run that built the shipped file); only
+        # the look-alikes are kept: the everyday questions keep their written, correct answers.
+        rows = distill(checkpoint, rows=alignment_safe_prompts(read_jsonl(default_alignment_path())))
+        looks = [r for r in rows if r["category"] == "lookalike"]
+        kept = [dict(r, kind="self_distilled_lookalike") for r in looks if not is_refusal(r["messages"][1]["content"])]
+        print(f"distill: {len(looks) - len(kept)} replies read as refusals left out", file=sys.stderr)
+        write_jsonl(out, kept)
+    else:
+        out = args.out or OUTPUT
+        write_jsonl(out, distill(checkpoint))
+    print(out, file=sys.stderr)
     return 0
 
 

@@ -93,3 +93,15 @@ def test_load_instruction_prompts_names_the_row_without_text(tmp_path):
     assert load_instruction_prompts(path) == [
         {"id": "alpaca-0", "prompt": "Say hi.", "label": "safe", "category": "ordinary"}
     ]
+
+
+def test_self_distilled_lookalike_answers_are_not_refusals():
+    from axolotl_agl.drift.judge import is_refusal
+
+    rows = read_jsonl(distill.LOOKALIKE_OUTPUT)
+    assert rows and all(r["kind"] == "self_distilled_lookalike" for r in rows)
+    assert not [r["id"] for r in rows if is_refusal(r["messages"][1]["content"])]
+    alignment = read_jsonl(Path(distill.DATA_DIR).parents[1] / "data" / "alignment_default.jsonl")
+    for row in rows:  # each answers the look-alike prompt of the alignment row its id names
+        source = alignment[int(row["id"].removeprefix("alignment-"))]
+        assert source["kind"] == "lookalike" and source["messages"][0] == row["messages"][0]
