@@ -29,18 +29,8 @@ def per_example_reply_nll(
     tokens when set): its Fisher is the Hessian of the KL divergence between the reply *distributions*,
     in nats per reply. ``"mean"`` divides by the number of target tokens. Shape ``(batch,)``.
     """
-    shift_logits = logits[:, :-1]
-    if torch.finfo(shift_logits.dtype).bits < 32:
-        shift_logits = shift_logits.float()
-    shift_labels = labels[:, 1:]
-    mask = reply_token_mask(labels, max_reply_tokens)
-    nll = torch.nn.functional.cross_entropy(
-        shift_logits.reshape(-1, shift_logits.shape[-1]),
-        shift_labels.clamp_min(0).reshape(-1),
-        reduction="none",
-    ).view_as(shift_labels)
-    total = (nll * mask).sum(dim=1)
-    return total if reduction == "sum" else total / mask.sum(dim=1).clamp_min(1)
+    positions = torch.arange(labels.shape[1] - 1, device=labels.device)
+    return per_example_reply_nll_at(logits[:, :-1], labels, positions, reduction, max_reply_tokens)
 
 
 def reply_logit_positions(labels: torch.Tensor, max_reply_tokens: int | None = None) -> torch.Tensor:

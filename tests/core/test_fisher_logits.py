@@ -25,6 +25,15 @@ def test_nll_from_kept_positions_equals_the_full_nll(reduction, max_reply_tokens
     full = per_example_reply_nll(logits, labels, reduction, max_reply_tokens)
     kept = per_example_reply_nll_at(logits[:, positions], labels, positions, reduction, max_reply_tokens)
     torch.testing.assert_close(kept, full, rtol=1e-12, atol=1e-12)
+    # An explicit reference: -log p(label[t+1] | logits[t]) summed over each row's counted targets.
+    logp = torch.log_softmax(logits, dim=-1)
+    reference = []
+    for row in range(labels.shape[0]):
+        targets = [t for t in range(labels.shape[1] - 1) if labels[row, t + 1] != -100]
+        targets = targets[:max_reply_tokens] if max_reply_tokens else targets
+        total = -sum(logp[row, t, labels[row, t + 1]] for t in targets) if targets else torch.tensor(0.0)
+        reference.append(total / max(len(targets), 1) if reduction == "mean" else total)
+    torch.testing.assert_close(full, torch.stack(reference).to(full.dtype), rtol=1e-12, atol=1e-12)
     assert len(positions) < labels.shape[1] - 1  # something was skipped
 
 
