@@ -460,7 +460,7 @@ def meta_penalty(
     """The trainer's penalty (:class:`StackedPenalty`, r = 16, rank ``k`` Fisher summaries) over LoRA modules
     ``(name, d_in, d_out)`` on the meta device; also the LoRA factors and the summaries.
 
-    With ``share_inputs`` the summaries are what :func:`~axolotl_agl.core.kfac.summarise_factors` returns for a
+    With ``share_inputs`` the summaries are what :func:`~axolotl_agl.core.kfac_summary.summarise_factors` returns for a
     Llama layer: the modules of an :data:`INPUT_GROUPS` entry of one layer (q/k/v, gate/up) hold the same input
     factor object (the Fisher pass accumulates one statistic for them); otherwise every module has its own.
     """

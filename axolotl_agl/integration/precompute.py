@@ -30,7 +30,8 @@ from torch import nn
 from axolotl_agl import __version__
 from axolotl_agl.core.examples import TokenizedExample, fingerprint_examples
 from axolotl_agl.core.fisher_state import ModuleFisher
-from axolotl_agl.core.kfac import FisherPassSettings, KFACFactors, collect_kfac_factors, summarise_factors
+from axolotl_agl.core.kfac import FisherPassSettings, KFACFactors, collect_kfac_factors
+from axolotl_agl.core.kfac_summary import summarise_factors
 from axolotl_agl.core.lora_modules import LoraHandle, find_lora_linears
 from axolotl_agl.integration.args import AlignGuardConfig
 from axolotl_agl.integration.fisher_cache import (

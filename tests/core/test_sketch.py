@@ -37,7 +37,8 @@ from axolotl_agl.core.fisher_state import (
     orthonormal_test_matrix,
     summary_to,
 )
-from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors, summarise_factors
+from axolotl_agl.core.kfac import FisherPassSettings, collect_kfac_factors  # noqa: E402
+from axolotl_agl.core.kfac_summary import summarise_factors  # noqa: E402
 from axolotl_agl.core.lora_modules import find_lora_linears  # noqa: E402
 from axolotl_agl.core.moments import EXACT_MAX_DIM, SketchMomentAccumulator, uses_sketch
 from axolotl_agl.integration.fisher_cache import load_fisher_cache, save_fisher_cache  # noqa: E402
@@ -545,7 +546,7 @@ def test_dense_accumulator_block_triangular_sum_is_the_full_gram(dim):
 
 def test_parallel_summary_is_identical_to_serial_and_restores_threads():
     """Summarising moments on several Python workers (one torch thread) gives bit-identical factors."""
-    from axolotl_agl.core.kfac import single_threaded_on_cpu, summarise_moments
+    from axolotl_agl.core.kfac_summary import single_threaded_on_cpu, summarise_moments
 
     gen = torch.Generator().manual_seed(0)
     moments = {}

@@ -13,7 +13,8 @@ from axolotl.cli.config import prepare_plugins  # noqa: E402
 from axolotl.utils.config import validate_config  # noqa: E402
 from axolotl.utils.dict import DictDefault  # noqa: E402
 
-from axolotl_agl.core.kfac import KFACFactors, summarise_factors  # noqa: E402
+from axolotl_agl.core.kfac import KFACFactors  # noqa: E402
+from axolotl_agl.core.kfac_summary import summarise_factors  # noqa: E402
 from axolotl_agl.integration.alignment_data import load_alignment_examples  # noqa: E402
 from axolotl_agl.integration.args import AlignGuardConfig, AlignmentDataset  # noqa: E402
 from axolotl_agl.integration.plugin import AlignGuardPlugin, agl_config_of, alignguard_enabled  # noqa: E402
