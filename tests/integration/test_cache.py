@@ -316,3 +316,13 @@ def test_format_2_with_a_bad_factor_index_is_incomplete(tmp_path):
     save_file(tensors, str(path), metadata=dict(metadata, module_factors=json.dumps(module_factors)))
     with pytest.raises(FisherCacheError, match=r"is incomplete \(KeyError"):
         load_fisher_cache(path)
+
+
+def test_a_computed_fisher_pass_returns_its_freed_memory_and_a_reused_cache_does_not_trim(tmp_path, monkeypatch):
+    """After the Fisher pass (not after loading a cache) the freed K-FAC sums go back to the OS (utils.memory)."""
+    calls = []
+    monkeypatch.setattr(precompute, "release_freed_memory", lambda: calls.append(1) or True)
+    obtain(tmp_path)
+    assert calls == [1]
+    obtain(tmp_path)
+    assert calls == [1]
