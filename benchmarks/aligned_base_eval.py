@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="evaluate this aligned checkpoint (a folder with agl_source.json) instead of building the default",
     )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="results file aligned_base_<name>.json (default: the recipe fingerprint's first 12 hex digits; give a "
+        "name for a tried recipe, whose merged folder records the current recipe's fingerprint)",
+    )
     args = parser.parse_args(argv)
     cache = args.cache_dir or default_cache_dir()
     start = time.time()
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"build_or_reuse": round(build_s, 1), "evaluate": round(time.time() - start - build_s, 1)},
         "results": {k: v for k, v in results.items() if k != "samples"},
     }
-    out = RESULTS / f"aligned_base_{source['recipe_sha256'][:12]}.json"
+    out = RESULTS / f"aligned_base_{args.name or source['recipe_sha256'][:12]}.json"
     atomic_write_json(out, record)
     print(json.dumps(summary, indent=1))
     print(out)
