@@ -1,10 +1,13 @@
 """Handing memory freed by the Fisher pass back to the operating system (glibc's ``malloc_trim``).
 
-The Fisher pass allocates ~1 GB of K-FAC sums on SmolLM2-135M (several on bigger models) next to the activations of
-its forward/backward passes. Once they are freed, glibc keeps the pages in its heaps: measured on SmolLM2-135M (48
-examples, batch 8), the process stayed at 2.69 GB resident after the factors were freed, and ``malloc_trim(0)`` gave
-1.49 GB back (1.20 GB). Without it a training run that computed its Fisher starts ~2 GB larger than plain LoRA's and
-its peak RSS is higher by what training cannot reuse of those pages.
+The Fisher pass allocates ~1 GB of K-FAC sums on SmolLM2-135M (more on bigger models) next to the activations of
+its forward/backward passes. Once they are freed, glibc keeps many of those pages in its heaps. Measured on
+SmolLM2-135M in one process (scratch scripts, 2026-12-04): after ``collect_kfac_factors`` + ``summarise_factors`` on
+48 examples (batch 8) and freeing the factors, 2.69 GB stayed resident and ``malloc_trim(0)`` brought it to 1.20 GB;
+after ``obtain_fisher_summary`` on 64 examples (batch 4), 1.78 GB without the trim and 1.26 GB with it (0.59 GB
+before the pass). Through Axolotl's trainer a run that computed its Fisher still began training at 2.88 GB against
+0.87 GB for plain LoRA (what else the trainer process keeps is not found yet), and its training peak was as far above
+LoRA's as that of a run that loaded a cached Fisher (``docs/performance.md``, 2026-12-04).
 """
 
 from __future__ import annotations
