@@ -255,7 +255,8 @@ def _compute_summary(
     handles: list[LoraHandle],
     examples: list[TokenizedExample],
     show_progress: bool,
-) -> tuple[dict[str, ModuleFisher], KFACFactors]:
+) -> tuple[dict[str, ModuleFisher], int, int]:
+    """The Fisher summary and the pass's token and example counts (no factor outlives this call)."""
     layers = {h.name: h.base_layer for h in handles}
     # Sketching Fisher passes keep rank_k + oversampling columns: collect with the k that will be summarised.
     settings = FisherPassSettings(
@@ -279,7 +280,8 @@ def _compute_summary(
         raise FisherNonFiniteError(
             f"AlignGuard: the Fisher eigen-summary of module(s) {bad[:3]} is not finite; nothing was cached"
         )
-    return summary, next(iter(factors.values()))
+    first = next(iter(factors.values()))
+    return summary, first.tokens, first.examples
 
 
 def obtain_fisher_summary(
@@ -311,12 +313,12 @@ def obtain_fisher_summary(
         return reused
 
     started = time.perf_counter()
-    summary, any_factor = _compute_summary(model, tokenizer, agl, handles, examples, show_progress)
+    summary, tokens, examples_seen = _compute_summary(model, tokenizer, agl, handles, examples, show_progress)
     release_freed_memory()  # the pass's K-FAC sums and activations: ~1.5 GB of heap pages on SmolLM2-135M
     metadata = dict(
         expected,
-        total_tokens=str(any_factor.tokens),
-        total_examples=str(any_factor.examples),
+        total_tokens=str(tokens),
+        total_examples=str(examples_seen),
         seconds=f"{time.perf_counter() - started:.1f}",
         axolotl_agl_version=__version__,
     )
