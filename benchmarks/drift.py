@@ -370,7 +370,7 @@ def _agl_config(
         agl_lambda=float(value),
         fisher_samples=ctx.fisher_samples,
         fisher_cache_path=ctx.work / f"{cache_stem}-{recipe}-n{ctx.fisher_samples}.safetensors",
-        alignguard_overrides=overrides,
+        alignguard_overrides={**SWEEP_AGL_KEYS, **(overrides or {})},
     )
 
 
@@ -421,7 +421,11 @@ CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
 
 #: ``alignguard:`` keys added after sweep runs were recorded, with the value that reproduces the runs before them: left
 #: out of a run's identity at that value, so adding such a key does not turn finished runs into runs to do.
-_LATER_KEYS = {"fisher_replies": "alignment"}
+_LATER_KEYS = {"fisher_replies": "alignment", "overlap_module_fraction": 1.0}
+
+#: ``alignguard:`` keys every AGL run of the sweep sets: the overlap of every module, as in the runs recorded before
+#: ``overlap_module_fraction`` existed (its default, 0.25, is an unbiased estimate of the same term; docs/method.md).
+SWEEP_AGL_KEYS = {"overlap_module_fraction": 1.0}
 
 
 def resolved_train_identity(method: str, cfg: Mapping[str, Any]) -> dict[str, Any]:

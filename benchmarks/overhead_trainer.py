@@ -260,6 +260,14 @@ def run_config(
     return cfg
 
 
+def resolved_alignguard(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The AGL run's ``alignguard:`` block with every default filled in (what the penalty actually used)."""
+    from axolotl_agl.integration.args import AlignGuardConfig
+
+    block = AlignGuardConfig.model_validate(dict(cfg["alignguard"])).model_dump(mode="json")
+    return {key: value for key, value in block.items() if key not in ("fisher_cache_path", "alignment_datasets")}
+
+
 def launch(cfg: Mapping[str, Any], run_dir: Path, device: str, timeout: float) -> dict[str, Any]:
     """Write ``cfg`` and run it with ``accelerate launch -m axolotl.cli.train`` (output to ``run_dir/train.log``).
 
@@ -399,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "micro_batch_size": runs[0]["config"]["micro_batch_size"],
             "sequence_len": runs[0]["config"]["sequence_len"],
             "torch_threads_in_training": sorted({r["torch_threads"] for r in runs}),
+            "alignguard": resolved_alignguard(next(r["config"] for r in runs if r["method"] == "agl")),
         },
         "ratios": ratios,
         "summary": summary,

@@ -216,6 +216,14 @@ class AlignGuardConfig(BaseModel):
             "importance-sampled estimate from n rows/columns per module (std <= 0.5/sqrt(n))."
         ),
     )
+    overlap_module_fraction: float = Field(
+        default=0.25,
+        description=(
+            "Share of each group of same-shaped LoRA modules whose Riemannian overlap is evaluated per step (drawn "
+            "afresh each step, reweighted so the estimate stays unbiased); 1 = every module. The overlap is most "
+            "of the penalty's per-step cost; the other three terms always use every module."
+        ),
+    )
     fisher_cache_path: str | None = Field(
         default=None,
         description=(
@@ -289,6 +297,16 @@ class AlignGuardConfig(BaseModel):
     def _non_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError(f"alignguard.overlap_samples must be >= 0 (0 = exact), got {value}; the default is 64")
+        return value
+
+    @field_validator("overlap_module_fraction")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        if not (math.isfinite(value) and 0.0 < value <= 1.0):
+            raise ValueError(
+                f"alignguard.overlap_module_fraction must lie in (0, 1], got {value}; "
+                "set it to e.g. 0.25 (the default) or 1 to evaluate every module"
+            )
         return value
 
     @field_validator("alignment_datasets")

@@ -190,8 +190,13 @@ class AlignGuardPlugin(BasePlugin):
             str(cfg.get("output_dir")),
             examples,
         )
+        # In the model's module order, whether the summary was computed or read from the cache (whose keys are
+        # sorted): the overlap's per-step module draws index this order, so a resumed run draws the same modules.
         handles = {h.name: h for h in find_lora_linears(trainer.model)}
-        modules = [(handles[name], fisher) for name, fisher in result.summary.items()]
+        modules = [(handles[name], result.summary[name]) for name in handles if name in result.summary]
+        missing = sorted(set(result.summary) - set(handles))
+        if missing:
+            raise RuntimeError(f"the Fisher summary names modules the model has no LoRA layer for: {missing[:3]}")
         trainer.set_alignguard_state(agl, modules, fisher_checksum=result.metadata.get("checksum"))
         base_types = sorted({type(h.base_layer).__name__ for h in handles.values()})
         LOG.info(

@@ -61,6 +61,7 @@ class AlignGuardTrainer(PenalisedTrainer):
         self.agl_modules: list[tuple[LoraHandle, ModuleFisher]] = []
         self.agl_penalty: StackedPenalty | None = None
         self.agl_fisher_checksum: str | None = None
+        self.agl_generator: torch.Generator | None = None
         self.add_callback(AlignGuardCheckpointCallback(self))
 
     @property
@@ -115,6 +116,24 @@ class AlignGuardTrainer(PenalisedTrainer):
     def penalty_active(self) -> bool:
         return bool(self.agl_modules)
 
+    def penalty_generator(self) -> torch.Generator | None:
+        """The generator of this optimiser step's random draws (the overlap's lines and modules).
+
+        Seeded afresh at every step from ``(seed, global_step, process_index)``, so the draws of a step do not
+        depend on what ran before it: a resumed run draws what the uninterrupted run drew (no generator state to
+        checkpoint), and the global random state (dropout, data order) is not touched. Each rank draws its own
+        (independent unbiased estimates, averaged by DDP). ``None`` (the global generator) when the LoRA modules
+        sit on more than one device, since one generator serves one device.
+        """
+        penalty = self.alignguard_penalty()
+        if len({group.scale.device for group in penalty.groups}) != 1:
+            return None
+        if self.agl_generator is None:
+            self.agl_generator = torch.Generator(device=penalty.groups[0].scale.device)
+        seed = (int(self.args.seed) * 1_000_003 + int(self.state.global_step)) * 1_009 + self.args.process_index
+        self.agl_generator.manual_seed(seed % 2**63)
+        return self.agl_generator
+
     def penalty_terms(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The total penalty (differentiable w.r.t. every LoRA factor) and its four aggregated terms."""
         cfg = self.agl_config
@@ -122,7 +141,13 @@ class AlignGuardTrainer(PenalisedTrainer):
         # Modules of one shape are computed together (core/stacked_penalty.py).
         penalty = self.alignguard_penalty()
         factors = [handle.factors() for handle, _ in self.agl_modules]
-        return penalty.penalty(factors, *weights, overlap_samples=cfg.overlap_samples)
+        return penalty.penalty(
+            factors,
+            *weights,
+            overlap_samples=cfg.overlap_samples,
+            overlap_module_fraction=cfg.overlap_module_fraction,
+            generator=self.penalty_generator(),
+        )
 
     def nonfinite_details(self) -> tuple[str, str]:
         """The modules whose terms are not finite, and the fix."""

@@ -115,6 +115,8 @@ def test_trainer_class_selected():
         ({"split_damping": 0.0}, r"alignguard\.split_damping must be > 0"),
         ({"fisher_reply_tokens": 0}, r"alignguard\.fisher_reply_tokens must be >= 1"),
         ({"alignment_datasets": []}, r"alignguard\.alignment_datasets is an empty list"),
+        ({"overlap_module_fraction": 0.0}, r"alignguard\.overlap_module_fraction must lie in \(0, 1\]"),
+        ({"overlap_module_fraction": 1.5}, r"alignguard\.overlap_module_fraction must lie in \(0, 1\]"),
         ({"lambda_aligment": 1.0}, r"lambda_aligment"),  # typo: unknown keys are errors, not silently dropped
     ],
 )

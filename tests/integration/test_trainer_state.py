@@ -71,7 +71,7 @@ def trainer_and_summary(tmp_path):
     )  # fmt: skip
     trainer = AlignGuardTrainer(model=model, args=args, train_dataset=_dataset(), data_collator=default_data_collator)
     handles = {h.name: h for h in find_lora_linears(model)}
-    agl = AlignGuardConfig(rank_k=K, lambda_alignment=5.0)
+    agl = AlignGuardConfig(rank_k=K, lambda_alignment=5.0, overlap_module_fraction=1.0)
     trainer.set_alignguard_state(agl, [(handles[n], f) for n, f in result.summary.items()])
     return trainer, result.summary
 
@@ -119,3 +119,31 @@ def test_training_step_with_the_stacked_state(trainer_and_summary):
     assert history and torch.isfinite(torch.tensor(history[0]["agl/penalty"]))
     batch = default_data_collator([_dataset()[i] for i in range(2)])
     assert torch.isfinite(trainer.model(**batch).loss)
+
+
+def test_trainer_draws_the_configured_share_of_modules_for_the_overlap(trainer_and_summary):
+    """``alignguard.overlap_module_fraction`` reaches the stacked penalty, and the draws of a step depend only on
+    ``(seed, step, rank)``: the same step draws the same modules, the global random state is not touched."""
+    trainer, _ = trainer_and_summary
+    trainer.agl_config = trainer.agl_config.model_copy(update={"overlap_module_fraction": 0.5})
+    cfg = trainer.agl_config
+    trainer.penalty_terms()  # builds the stacked state
+    factors = [handle.factors() for handle, _ in trainer.agl_modules]
+    weights = (cfg.lambda_alignment, cfg.lambda_task, cfg.lambda_collision, cfg.alpha)
+    every_module = trainer.agl_penalty.terms(factors, cfg.overlap_samples)["overlap"]
+    overlaps = []
+    for step in range(6):
+        trainer.state.global_step = step
+        global_state = torch.get_rng_state()
+        total, terms = trainer.penalty_terms()
+        assert torch.equal(torch.get_rng_state(), global_state), "the penalty must not draw from the global generator"
+        torch.testing.assert_close(trainer.penalty_terms()[1]["overlap"], terms["overlap"], rtol=0, atol=0)
+        expected_total, expected = trainer.agl_penalty.penalty(
+            factors, *weights, overlap_samples=cfg.overlap_samples, overlap_module_fraction=0.5,
+            generator=trainer.penalty_generator(),
+        )  # fmt: skip
+        torch.testing.assert_close(total, expected_total)
+        torch.testing.assert_close(terms["overlap"], expected["overlap"])
+        overlaps.append(terms["overlap"])
+    assert any(not torch.allclose(o, every_module) for o in overlaps), "a fraction of 0.5 must draw a subset"
+    assert any(not torch.allclose(o, overlaps[0]) for o in overlaps[1:]), "each step must draw afresh"
