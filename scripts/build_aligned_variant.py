@@ -8,6 +8,8 @@ steps merged beside it), to be evaluated with ``benchmarks/aligned_base_eval.py 
 * ``--lookalike-answers own``: the look-alike rows answered with the unaligned model's own greedy answers
   (``self_distilled_lookalikes_smollm2.jsonl``) instead of the written ones; ``both`` keeps both (v3-v5, v7);
 * ``--extra FILE``: more alignment rows mixed in, e.g. ``scripts/generate_alignment_extra.py``'s (v6);
+* ``--extra-answers own``: the extra files' look-alikes answered by the unaligned model too (greedy, as
+  ``scripts/distill_instructions.py``; a reply the judge reads as a refusal keeps its written answer) (v8);
 * ``--steps``, ``--rank`` (LoRA alpha = 2 x rank).
 
     .venv/bin/python scripts/generate_alignment_extra.py --out .cache/alignment_extra.jsonl
@@ -52,11 +54,28 @@ def alignment_rows(lookalike_answers: str) -> list[dict[str, Any]]:
     return out
 
 
+def with_own_lookalike_answers(rows: list[dict[str, Any]], checkpoint: Path) -> list[dict[str, Any]]:
+    """``rows`` with each look-alike's answer replaced by ``checkpoint``'s greedy reply, unless that reads as a refusal."""
+    from distill_instructions import distill
+
+    from axolotl_agl.drift.judge import is_refusal
+
+    looks = [i for i, row in enumerate(rows) if row.get("kind") == "lookalike"]
+    prompts = [{"id": str(i), "prompt": rows[i]["messages"][0]["content"], "category": "lookalike"} for i in looks]
+    out = list(rows)
+    for i, answered in zip(looks, distill(checkpoint, rows=prompts), strict=True):
+        reply = answered["messages"][1]
+        if not is_refusal(reply["content"]):
+            out[i] = dict(rows[i], messages=[rows[i]["messages"][0], reply])
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="variant name: .cache/smollm2-135m-aligned-<name>")
     parser.add_argument("--lookalike-answers", choices=("written", "own", "both"), default="written")
     parser.add_argument("--extra", type=Path, action="append", default=[], help="extra alignment JSONL (repeatable)")
+    parser.add_argument("--extra-answers", choices=("written", "own"), default="written")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rank", type=int, default=16)
     args = parser.parse_args(argv)
@@ -68,7 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     data = write_jsonl(work / "alignment.jsonl", alignment_rows(args.lookalike_answers))
     cfg = yaml.safe_load(ab.ALIGN_CONFIG.read_text(encoding="utf-8"))
-    sources = [data, *(p.resolve() for p in args.extra), ab.SELF_DISTILLED]
+    extras = []
+    for i, path in enumerate(args.extra):
+        if args.extra_answers == "own":
+            path = write_jsonl(work / f"extra-{i}-own.jsonl", with_own_lookalike_answers(read_jsonl(path), base))
+        extras.append(path.resolve())
+    sources = [data, *extras, ab.SELF_DISTILLED]
     cfg.update(
         base_model=str(base), output_dir=str(train_dir), dataset_prepared_path=str(prepared), max_steps=args.steps,
         save_strategy="steps", save_steps=50, lora_r=args.rank, lora_alpha=2 * args.rank,
