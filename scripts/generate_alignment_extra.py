@@ -40,6 +40,8 @@ except ImportError:  # run as ``python scripts/generate_alignment_extra.py``: th
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from scripts import generate_data as gen
 
+from axolotl_agl.utils.io import atomic_write_text  # noqa: E402  (after the sys.path fix above)
+
 HARM_CATEGORIES = gen.HARM_CATEGORIES
 KIND_HARMFUL = gen.KIND_HARMFUL
 KIND_LOOKALIKE = gen.KIND_LOOKALIKE
@@ -1417,11 +1419,9 @@ def count_rows(rows: Sequence[dict[str, Any]]) -> dict[str, Counter[str]]:
 
 
 def write_extra(path: str | Path, seed: int = EXTRA_SEED) -> list[dict[str, Any]]:
-    """Write the extra rows to ``path`` as JSON Lines (UTF-8, ``ensure_ascii=False``) and return them."""
+    """Write the extra rows to ``path`` atomically as JSON Lines (UTF-8, ``ensure_ascii=False``) and return them."""
     rows = build_extra_rows(seed)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(gen.dumps_jsonl(rows).encode("utf-8"))
+    atomic_write_text(path, gen.dumps_jsonl(rows))
     return rows
 
 
