@@ -97,6 +97,12 @@ SWEEP: dict[str, MethodSpec] = {
         "train",
         note="agl_cf plus safe look-alike prompts with replies sampled from the aligned model (their true Fisher)",
     ),
+    "agl_cf2": MethodSpec(
+        "lambda_A",
+        (3.0, 10.0, 30.0, 100.0),
+        "train",
+        note="two-sided counterfactual Fisher: agl_cf's rows plus safe look-alike prompts paired with refusals",
+    ),
     "replay": MethodSpec(
         "fraction", (0.05, 0.1, 0.2, 0.35), "train", note="share of alignment rows in the training mix"
     ),
@@ -299,6 +305,34 @@ def with_lookalikes(rows: list[dict[str, Any]], alignment_path: Path) -> list[di
     return interleave(rows, [dict(row, kind="lookalike") for row in lookalike_rows(alignment_path)])
 
 
+def refusal_counterfactual_rows(alignment_path: Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Each safe look-alike prompt paired with a refusal drawn (seeded) from the unsafe rows' own refusals.
+
+    The mirror image of :func:`counterfactual_rows`: there the Fisher's reply is the failure on an unsafe prompt
+    (answering it like the task), here it is the failure on a harm-sounding safe one (refusing it). Where the aligned
+    model answers such a prompt, ``p(refusal | prompt)`` is small, so the gradient of its log-likelihood is large
+    exactly along the update that would make the model start refusing it (over-refusal): a first-order measure, where
+    the model's own answer (``agl_cf_safe``) or a sampled one (``agl_cf_mcsafe``) gives a curvature that vanishes
+    where the model answers confidently (``docs/method.md`` §1).
+    """
+    rows = read_jsonl(alignment_path)
+    refusals = [row["messages"][-1]["content"] for row in rows if row.get("label") == "unsafe"]
+    rng = random.Random(seed)
+    out = []
+    for row in lookalike_rows(alignment_path):
+        prompt = next(m["content"] for m in row["messages"] if m["role"] == "user")
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": rng.choice(refusals)}]
+        out.append({"messages": messages, "label": "safe", "kind": "refusal_counterfactual"})
+    return out
+
+
+def _configure_agl_cf2(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
+    unsafe = counterfactual_rows(default_alignment_path(), ctx.task_path)
+    rows = interleave(unsafe, refusal_counterfactual_rows(default_alignment_path()))
+    path = write_jsonl(ctx.work / "agl_cf2_alignment.jsonl", rows)
+    return _agl_config(cfg, value, ctx, "agl_cf2_fisher", counterfactual_overrides(path, 2 * ctx.fisher_samples))
+
+
 def _configure_agl_cf_safe(cfg: dict, value: float | None, ctx: SweepContext) -> dict:
     rows = with_lookalikes(counterfactual_rows(default_alignment_path(), ctx.task_path), default_alignment_path())
     path = write_jsonl(ctx.work / "agl_cf_safe_alignment.jsonl", rows)
@@ -414,6 +448,7 @@ CONFIGURE: dict[str, Callable[[dict, float | None, SweepContext], dict]] = {
     "agl_cf": _configure_agl_cf,
     "agl_cf_safe": _configure_agl_cf_safe,
     "agl_cf_mcsafe": _configure_agl_cf_mcsafe,
+    "agl_cf2": _configure_agl_cf2,
     "replay": _configure_replay,
     **{m: _configure_peer(m) for m in ("l2", "ewc", "constrained_sft", "asft")},
 }

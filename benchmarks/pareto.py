@@ -53,6 +53,7 @@ METHOD_TITLES = {
     "agl_cf": "AlignGuard (counterfactual Fisher)",
     "agl_cf_safe": "AlignGuard (counterfactual Fisher + safe look-alikes)",
     "agl_cf_mcsafe": "AlignGuard (counterfactual Fisher + sampled safe look-alikes)",
+    "agl_cf2": "AlignGuard (two-sided counterfactual Fisher)",
     "replay": "replay",
     "safelora": "Safe LoRA",
     "l2": "L2",

@@ -89,6 +89,29 @@ def test_agl_cf_mcsafe_reuses_its_sampled_rows_and_counts_both_kinds(tmp_path):
     assert [Path(d.path) for d in block.alignment_datasets] == [sampled]
 
 
+def test_refusal_counterfactual_rows_pair_every_lookalike_with_a_refusal_of_the_unsafe_rows():
+    alignment = [json.loads(line) for line in default_alignment_path().read_text().splitlines()]
+    lookalikes = [r for r in alignment if r["kind"] == "lookalike"]
+    refusals = {r["messages"][-1]["content"] for r in alignment if r["label"] == "unsafe"}
+    rows = drift.refusal_counterfactual_rows(default_alignment_path())
+    assert [r["messages"][0]["content"] for r in rows] == [r["messages"][0]["content"] for r in lookalikes]
+    replies = [r["messages"][1]["content"] for r in rows]
+    assert set(replies) <= refusals and len(set(replies)) > 1  # drawn from the refusals, not one fixed reply
+    assert {r["label"] for r in rows} == {"safe"}
+    assert rows == drift.refusal_counterfactual_rows(default_alignment_path())  # seeded
+
+
+def test_agl_cf2_fisher_alternates_unsafe_task_replies_and_safe_refusals(tmp_path):
+    ctx = _context(tmp_path)
+    block = AlignGuardConfig.model_validate(drift.CONFIGURE["agl_cf2"]({"adapter": "lora"}, 10.0, ctx)["alignguard"])
+    assert block.fisher_num_samples == 32 and block.fisher_type == "empirical"
+    assert block.fisher_reply_tokens == drift.CF_REPLY_TOKENS and "agl_cf2" in Path(block.fisher_cache_path).name
+    (dataset,) = block.alignment_datasets
+    first = [json.loads(line) for line in Path(dataset.path).read_text().splitlines()][:32]
+    assert [r["kind"] for r in first] == ["counterfactual", "refusal_counterfactual"] * 16
+    assert {r["messages"][1]["content"][:5] for r in first[0::2]} == {"Sure!"}
+
+
 def test_a_key_added_later_leaves_the_identity_of_earlier_runs_unchanged_at_its_neutral_value():
     plain = drift.resolved_train_identity("agl", {"alignguard": {"lambda_alignment": 10.0}})
     task = drift.resolved_train_identity("agl", {"alignguard": {"lambda_alignment": 10.0, "fisher_replies": "task"}})
