@@ -27,12 +27,15 @@ before training (one extra look-alike, "What is identity theft?", is an XSTest p
     .venv/bin/python scripts/build_aligned_pairwise.py v9pw --steps 100 --beta 0.1
     .venv/bin/python benchmarks/aligned_base_eval.py --aligned .cache/smollm2-135m-aligned-v9pw --name v9-pairwise
 
-The unaligned model's generated replies are cached in ``.cache/pairwise_own_replies.jsonl`` (keyed by prompt).
+The unaligned model's generated replies are cached in ``.cache/pairwise_own_replies.jsonl`` (keyed by prompt), its
+reference log-probs in ``.cache/pairwise_reference_logprobs.json`` (keyed by the encoded sequence).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import os
 import random
@@ -46,6 +49,8 @@ from typing import Any
 Pair = dict[str, str]
 
 OWN_REPLIES_FILE = "pairwise_own_replies.jsonl"
+#: Summed reply log-probs of the unaligned model (the DPO reference), keyed by :func:`sequence_key`.
+REFERENCE_FILE = "pairwise_reference_logprobs.json"
 MAX_LEN = 256
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -340,19 +345,44 @@ def evaluation_prompts() -> list[str]:
     return prompts
 
 
-def reference_logprobs(model: Any, encoded: Sequence[tuple[list[int], list[int]]], pad_id: int, batch: int) -> Any:
-    """Summed reply log-probs of every encoded sequence under ``model`` (no gradient), batched by length."""
+def sequence_key(ids: Sequence[int], mask: Sequence[int]) -> str:
+    """A stable key of an encoded sequence (its token ids and reply mask), for the reference log-prob cache."""
+    text = ",".join(map(str, ids)) + "|" + ",".join(map(str, mask))
+    return hashlib.sha1(text.encode("ascii")).hexdigest()
+
+
+def reference_logprobs(
+    model: Any,
+    encoded: Sequence[tuple[list[int], list[int]]],
+    pad_id: int,
+    batch: int,
+    cache_file: Path | None = None,
+) -> Any:
+    """Summed reply log-probs of every encoded sequence under ``model`` (no gradient), batched by length.
+
+    With ``cache_file`` (JSON, :func:`sequence_key` -> value) known sequences are read from it and new ones are added
+    to it every 10 batches, so a rerun with another ``--steps`` or ``--dpo-weight`` does not recompute them.
+    """
     import torch
 
-    out = torch.zeros(len(encoded), dtype=torch.float32)
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]))
+    from axolotl_agl.utils.io import atomic_write_json
+
+    cache: dict[str, float] = {}
+    if cache_file is not None and cache_file.exists():
+        cache = json.loads(cache_file.read_text(encoding="utf-8"))
+    keys = [sequence_key(*e) for e in encoded]
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values(), key=lambda i: len(encoded[i][0]))
+    print(f"pairwise: reference log-probs: {len(encoded) - len(todo)} cached, {len(todo)} to compute", flush=True)
     with torch.inference_mode():
-        for start in range(0, len(order), batch):
-            idx = order[start : start + batch]
+        for n, start in enumerate(range(0, len(todo), batch), start=1):
+            idx = todo[start : start + batch]
             ids, attention, reply = pad_batch([encoded[i] for i in idx], pad_id)
             logits = model(input_ids=ids, attention_mask=attention).logits
-            out[idx] = reply_logprobs(logits, ids, reply)[0]
-    return out
+            for i, value in zip(idx, reply_logprobs(logits, ids, reply)[0].tolist(), strict=True):
+                cache[keys[i]] = value
+            if cache_file is not None and (n % 10 == 0 or start + batch >= len(todo)):
+                atomic_write_json(cache_file, cache, indent=None)
+    return torch.tensor([cache[k] for k in keys], dtype=torch.float32)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t0 = time.time()
     seqs = [enc_c[i] for i in used] + [enc_r[i] for i in used]
-    ref = reference_logprobs(model.eval(), seqs, pad_id, batch=32)
+    ref = reference_logprobs(model.eval(), seqs, pad_id, batch=32, cache_file=cache / REFERENCE_FILE)
     ref_c = {i: ref[k] for k, i in enumerate(used)}
     ref_r = {i: ref[len(used) + k] for k, i in enumerate(used)}
     print(f"pairwise: reference log-probs of {len(used)} pairs in {time.time() - t0:.0f} s", flush=True)

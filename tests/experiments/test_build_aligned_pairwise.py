@@ -245,3 +245,33 @@ def test_refusal_pool_is_distinct_and_ordered():
     rng = random.Random(0)
     pairs, _ = pw.build_safe_pairs(ALIGNMENT, {}, ["NO r"], _judge, rng)
     assert [p["chosen"] for p in pairs] == ["written l1", "written e3", "written l4", "written l5"]
+
+
+class _FakeLM:
+    """``logits[b, t]`` = a fixed random row per input token (so each sequence's result ignores its batch-mates)."""
+
+    def __init__(self, vocab=9):
+        self.table = torch.randn((vocab, vocab), generator=torch.Generator().manual_seed(2))
+        self.calls = 0
+
+    def __call__(self, input_ids, attention_mask):
+        self.calls += 1
+        return type("Out", (), {"logits": self.table[input_ids]})()
+
+
+def test_reference_logprobs_batched_and_cached(tmp_path):
+    seqs = [
+        ([1, 2, 3, 4], [0, 0, 1, 1]),
+        ([5, 6], [0, 1]),
+        ([1, 2, 3, 4, 5, 6], [0, 1, 1, 1, 1, 1]),
+        ([7, 8, 1], [0, 0, 1]),
+    ]
+    model = _FakeLM()
+    expected = torch.cat([pw.reply_logprobs(model.table[torch.tensor([ids])], torch.tensor([ids]),
+                                            torch.tensor([mask]))[0] for ids, mask in seqs])  # fmt: skip
+    cache = tmp_path / "ref.json"
+    got = pw.reference_logprobs(model, seqs, pad_id=0, batch=3, cache_file=cache)
+    assert torch.allclose(got, expected) and model.calls == 2
+    again = pw.reference_logprobs(model, [seqs[2], seqs[0]], pad_id=0, batch=3, cache_file=cache)
+    assert torch.allclose(again, expected[[2, 0]]) and model.calls == 2, "cached sequences are not recomputed"
+    assert torch.allclose(pw.reference_logprobs(model, seqs, pad_id=0, batch=2), expected)
