@@ -498,6 +498,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     model.save_pretrained(adapter)
     settings = {"variant": args.name, **{k: str(v) for k, v in vars(args).items() if k != "name"}}
     settings.update(objective="nll+dpo", pairs=str(len(pairs)), counts=str(counts))
+    inputs = [
+        Path(__file__),
+        default_alignment_path(),
+        args.extra,
+        ab.SELF_DISTILLED,
+        ab.DATA_DIR / "self_distilled_lookalikes_smollm2.jsonl",
+    ]
+    settings["recipe_sha256"] = ab.variant_recipe_fingerprint(settings, inputs)
     atomic_write_json(work / "train_log.json", {"settings": settings, "counts": counts, "log": log})
     out = ab.merge_adapter(base, adapter, cache / f"smollm2-135m-aligned-{args.name}", extra=settings)
     print(out, flush=True)

@@ -102,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     recipe.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     stream_axolotl_train(recipe, cwd=cache)
     settings = {"variant": args.name, **{k: str(v) for k, v in vars(args).items() if k != "name"}}
+    settings["recipe_sha256"] = ab.variant_recipe_fingerprint(settings, [Path(__file__), *sources])
     ab.merge_adapter(base, train_dir, cache / f"smollm2-135m-aligned-{args.name}", extra=settings)
     for checkpoint in sorted(train_dir.glob("checkpoint-*")):
         out = cache / f"smollm2-135m-aligned-{args.name}-{checkpoint.name}"

@@ -56,6 +56,18 @@ def alignment_recipe_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def variant_recipe_fingerprint(settings: dict[str, str], files: list[Path]) -> str:
+    """sha256 that identifies a *tried* recipe's base (``scripts/build_aligned_variant.py``,
+    ``scripts/build_aligned_pairwise.py``): the shipped recipe's fingerprint, the variant's settings and the bytes of
+    the files it trained from. Recorded as the merged folder's ``recipe_sha256``, so the drift sweep (which identifies
+    a base by it) never takes runs on another base for runs on this one."""
+    digest = hashlib.sha256(alignment_recipe_fingerprint().encode())
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for path in files:
+        digest.update(hashlib.sha256(Path(path).read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def is_current(out: Path) -> bool:
     """True when ``out`` is a finished aligned base built from the current config and alignment data."""
     source = out / "agl_source.json"

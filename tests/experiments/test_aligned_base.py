@@ -263,3 +263,16 @@ def test_merging_the_shipped_lora_gives_the_trained_aligned_base(tmp_path):
     merged = aligned_base.merge_adapter(unaligned, adapter, tmp_path / "aligned", extra={"adapter_origin": "shipped"})
     assert _state_dict_sha256(merged) == _state_dict_sha256(trained)
     assert Path(recorded["adapter"]).is_dir() and (Path(recorded["adapter"]) / aligned_base.ADAPTER_CONFIG).is_file()
+
+
+def test_a_variant_fingerprint_differs_from_the_shipped_recipe_and_follows_settings_and_inputs(tmp_path):
+    from axolotl_agl.experiments import aligned_base as ab
+
+    data = tmp_path / "rows.jsonl"
+    data.write_text("a\n")
+    first = ab.variant_recipe_fingerprint({"variant": "v", "steps": "100"}, [data])
+    assert first != ab.alignment_recipe_fingerprint()
+    assert first == ab.variant_recipe_fingerprint({"steps": "100", "variant": "v"}, [data])
+    assert first != ab.variant_recipe_fingerprint({"variant": "v", "steps": "200"}, [data])
+    data.write_text("b\n")
+    assert first != ab.variant_recipe_fingerprint({"variant": "v", "steps": "100"}, [data])
