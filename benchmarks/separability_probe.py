@@ -14,9 +14,9 @@ cross-validation on those prompts alone, and reports on prompts it never saw (Dr
 * the rates at the threshold chosen on the training prompts (equal error rate there), i.e. without peeking.
 
 A probe on frozen features is a lower bound on what a fine-tune could separate (a fine-tune can also change the
-features), but with the same ~1,900 training prompts a LoRA SFT sees. Metrics only, no prompt text:
+features), but with the same ~1,300 training prompts a LoRA SFT sees. Metrics only, no prompt text:
 
-    .venv/bin/python benchmarks/separability_probe.py            # unaligned SmolLM2-135M-Instruct, ~3 min on 2 cores
+    .venv/bin/python benchmarks/separability_probe.py            # unaligned SmolLM2-135M-Instruct, ~8 min on 2 shared cores
     .venv/bin/python benchmarks/separability_probe.py --model .cache/smollm2-135m-aligned --name aligned-v2
 """
 
