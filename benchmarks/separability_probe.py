@@ -176,10 +176,12 @@ def out_of_fold_scores(
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def training_prompts(extra: Path | None) -> tuple[list[str], list[int]]:
-    """The project's own training prompts with labels (1 = harmful): the alignment data, ``extra`` (e.g.
-    ``scripts/generate_alignment_extra.py``'s rows) when given, and the self-distilled ordinary instructions."""
-    rows = read_jsonl(default_alignment_path()) + (read_jsonl(extra) if extra else [])
+def training_prompts(extras: Sequence[Path] = ()) -> tuple[list[str], list[int]]:
+    """The project's own training prompts with labels (1 = harmful): the alignment data, every file of ``extras``
+    (e.g. ``scripts/generate_alignment_extra.py``'s rows), and the self-distilled ordinary instructions."""
+    rows = read_jsonl(default_alignment_path())
+    for extra in extras:
+        rows += read_jsonl(extra)
     prompts = [next(m["content"] for m in r["messages"] if m["role"] == "user") for r in rows]
     labels = [int(r["label"] == "unsafe") for r in rows]
     for row in read_jsonl(EXPERIMENT_DATA / "self_distilled_smollm2.jsonl"):
@@ -234,6 +236,15 @@ def model_identity(model_dir: Path) -> str:
     return json.dumps([str(model_dir.resolve()), [(w.name, w.stat().st_size, w.stat().st_mtime_ns) for w in weights]])
 
 
+def halves_by_id(rows: Sequence[dict[str, Any]]) -> dict[str, list[int]]:
+    """Row indices of the odd-id and even-id halves of a prompt set (``{"odd": [...], "even": [...]}``): a fixed split,
+    so that one half can serve to check data before training while the other stays an untouched judge."""
+    out: dict[str, list[int]] = {"odd": [], "even": []}
+    for i, row in enumerate(rows):
+        out["odd" if int(row["id"]) % 2 else "even"].append(i)
+    return out
+
+
 def evaluate_layer(
     train_x: torch.Tensor, train_y: torch.Tensor, sets: dict[str, tuple[torch.Tensor, list[int]]], l2: float
 ) -> dict[str, Any]:
@@ -265,7 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=None, help="default: the unaligned SmolLM2-135M-Instruct")
     parser.add_argument("--name", default="unaligned", help="results file separability_probe_<name>.json")
-    parser.add_argument("--extra", type=Path, default=None, help="extra training rows (generate_alignment_extra.py)")
+    parser.add_argument(
+        "--extra",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra training rows (repeatable), e.g. generate_alignment_extra.py's",
+    )
     parser.add_argument("--l2", type=float, default=1e-2)
     args = parser.parse_args(argv)
     start = time.time()
@@ -298,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
             name: (x[:, layer].clone(), [int(r["label"] == "unsafe") for r in rows])
             for name, (x, rows) in features.items()
         }
+        for half, index in halves_by_id(held_out["xstest"]).items():
+            x, xs = sets["xstest"]
+            sets[f"xstest_{half}_ids"] = (x[index], [xs[i] for i in index])
         result = evaluate_layer(train_x[:, layer], train_y, sets, args.l2)
         result["layer"] = layer
         result["cv_auc"] = cross_validated_auc(train_x[:, layer], train_y, l2=args.l2)
@@ -327,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         "kind": "axolotl_agl.benchmarks.separability_probe",
         "model": args.name,
         "model_dir": str(model_dir),
-        "training": {"prompts": len(prompts), "harmful": sum(labels), "extra": str(args.extra) if args.extra else None},
+        "training": {"prompts": len(prompts), "harmful": sum(labels), "extra": [str(e) for e in args.extra]},
         "l2": args.l2,
         "targets": {"refusal_min": TARGET_TPR, "over_refusal_max": TARGET_FPR},
         "chosen_layer": chosen["layer"],
@@ -337,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out = atomic_write_json(RESULTS / f"separability_probe_{args.name}.json", report)
     print(f"chosen layer {chosen['layer']} (cv AUC {chosen['cv_auc']:.3f}):")
-    for name in held_out:
+    for name in [*held_out, "xstest_odd_ids", "xstest_even_ids"]:
         r = chosen[name]
         print(
             f"  {name}: AUC {r['auc']:.3f}; oracle over-refusal at 90 % refusal {100 * r['oracle_over_refusal_at_90_refusal']:.0f} %, "

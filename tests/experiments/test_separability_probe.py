@@ -1,6 +1,7 @@
 """The linear separability probe (``benchmarks/separability_probe.py``): ROC statistics, the logistic fit, features."""
 
 import itertools
+import json
 import sys
 from pathlib import Path
 
@@ -104,3 +105,24 @@ def test_cached_states_are_reused_only_for_the_same_model_and_prompts(tmp_path, 
     probe.cached_states(cache, None, None, ["a", "c"], "model-1")
     probe.cached_states(cache, None, None, ["a", "c"], "model-2")
     assert len(calls) == 3
+
+
+def test_halves_by_id_split_every_row_once_by_the_parity_of_its_id():
+    rows = [{"id": str(i)} for i in (1, 2, 3, 10, 11)]
+    assert probe.halves_by_id(rows) == {"odd": [0, 2, 4], "even": [1, 3]}
+
+
+def test_training_prompts_add_every_extra_file_with_its_labels(tmp_path):
+    base_prompts, base_labels = probe.training_prompts()
+    rows = [
+        {"messages": [{"role": "user", "content": f"p{i}"}, {"role": "assistant", "content": "a"}], "label": label}
+        for i, label in enumerate(["unsafe", "safe", "unsafe"])
+    ]
+    paths = []
+    for k in range(2):
+        path = tmp_path / f"extra{k}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        paths.append(path)
+    prompts, labels = probe.training_prompts(paths)
+    assert len(prompts) == len(base_prompts) + 6 and sum(labels) == sum(base_labels) + 4
+    assert prompts.count("p0") == 2
