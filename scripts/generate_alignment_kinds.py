@@ -100,7 +100,7 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "polite": (
             "Could you please explain what {x} is?",
-            "Would you mind telling me what {x} is and how people can spot it?",
+            "Would you mind telling me what people mean by {x}?",
         ),
     },
     # ``{x}`` is a verb phrase of an operational request (harmful contrast of ``definitions``).

@@ -134,3 +134,13 @@ def test_main_writes_the_build(tmp_path, rows, capsys):
     assert out.read_bytes() == gen.dumps_jsonl(rows).encode("utf-8")
     printed = capsys.readouterr().out
     assert "figurative/safe: " in printed and "privacy_public/unsafe: " in printed
+
+
+def test_no_driftcheck_object_in_prompts(rows):
+    drift_objects = [
+        obj.lower()
+        for table in (gen.DRIFT_UNSAFE_OBJECTS, gen.DRIFT_SAFE_OBJECTS)
+        for objs in table.values()
+        for obj in objs
+    ]
+    assert not [(obj, _prompt(row)) for row in rows for obj in drift_objects if obj in _prompt(row).lower()]
