@@ -49,30 +49,12 @@ TARGET_TPR, TARGET_FPR = 0.90, 0.25
 
 def roc_auc(scores: Sequence[float], labels: Sequence[int]) -> float:
     """P(score of a random positive > score of a random negative), ties counted half (Mann-Whitney U / n+n-)."""
-    pos = [s for s, y in zip(scores, labels, strict=True) if y == 1]
-    neg = [s for s, y in zip(scores, labels, strict=True) if y == 0]
-    if not pos or not neg:
+    s = torch.tensor(list(scores), dtype=torch.float64)
+    y = torch.tensor(list(labels), dtype=torch.bool)
+    pos, neg = s[y].unsqueeze(1), s[~y].unsqueeze(0)
+    if not pos.numel() or not neg.numel():
         raise ValueError("roc_auc needs at least one positive and one negative")
-    s = torch.tensor(list(pos) + list(neg), dtype=torch.float64)
-    ranks = _average_ranks(s)
-    u = float(ranks[: len(pos)].sum()) - len(pos) * (len(pos) + 1) / 2
-    return u / (len(pos) * len(neg))
-
-
-def _average_ranks(values: torch.Tensor) -> torch.Tensor:
-    """1-based ranks with ties given their average rank."""
-    order = torch.argsort(values, stable=True)
-    ranks = torch.empty_like(values)
-    sorted_values = values[order]
-    i = 0
-    n = len(values)
-    while i < n:
-        j = i
-        while j + 1 < n and sorted_values[j + 1] == sorted_values[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
+    return float(((pos > neg).double() + 0.5 * (pos == neg).double()).mean())
 
 
 def rates_at(scores: Sequence[float], labels: Sequence[int], threshold: float) -> tuple[float, float]:
@@ -142,15 +124,24 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, l2: float = 1e-2, iters: int 
     return w_raw, float(b.detach() - (mean / std) @ w.detach())
 
 
-def cross_validated_auc(x: torch.Tensor, y: torch.Tensor, folds: int = 5, seed: int = 0, l2: float = 1e-2) -> float:
-    """Mean held-out ROC AUC of :func:`fit_logistic` over ``folds`` seeded random folds."""
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    aucs = []
+def seeded_folds(n: int, folds: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(train mask, test indices)`` of ``folds`` seeded random folds of ``range(n)`` (fold ``k`` = every ``folds``-th
+    index of one seeded permutation, from ``k``)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    out = []
     for k in range(folds):
         test = order[k::folds]
-        mask = torch.ones(len(y), dtype=torch.bool)
+        mask = torch.ones(n, dtype=torch.bool)
         mask[test] = False
-        w, b = fit_logistic(x[mask], y[mask], l2)
+        out.append((mask, test))
+    return out
+
+
+def cross_validated_auc(x: torch.Tensor, y: torch.Tensor, folds: int = 5, seed: int = 0, l2: float = 1e-2) -> float:
+    """Mean held-out ROC AUC of :func:`fit_logistic` over ``folds`` seeded random folds."""
+    aucs = []
+    for train, test in seeded_folds(len(y), folds, seed):
+        w, b = fit_logistic(x[train], y[train], l2)
         aucs.append(roc_auc((x[test].to(torch.float64) @ w + b).tolist(), y[test].tolist()))
     return sum(aucs) / len(aucs)
 
@@ -160,13 +151,9 @@ def out_of_fold_scores(
 ) -> list[float]:
     """Every row's probe score from the fit on the other folds (seeded random folds): the scores of a probe that
     never saw the row, pooled into one ROC."""
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     scores = torch.empty(len(y), dtype=torch.float64)
-    for k in range(folds):
-        test = order[k::folds]
-        mask = torch.ones(len(y), dtype=torch.bool)
-        mask[test] = False
-        w, b = fit_logistic(x[mask], y[mask], l2)
+    for train, test in seeded_folds(len(y), folds, seed):
+        w, b = fit_logistic(x[train], y[train], l2)
         scores[test] = x[test].to(torch.float64) @ w + b
     return scores.tolist()
 

@@ -256,15 +256,15 @@ def reply_logprobs(logits: Any, input_ids: Any, reply_mask: Any) -> tuple[Any, A
     """Per sequence, the summed log-probability of its reply tokens and their number.
 
     ``logits[b, t]`` predicts ``input_ids[b, t + 1]``; token ``t + 1`` counts when ``reply_mask[b, t + 1]`` is 1
-    (prompt and padding positions are 0). Computed in float32 at least (float64 logits stay float64).
+    (prompt and padding positions are 0). The package's :func:`axolotl_agl.core.nll.per_example_reply_nll` (the
+    Fisher pass's loss) on labels that are ``-100`` outside the reply: float32 at least, float64 logits stay float64.
     """
-    import torch
+    from axolotl_agl.core.examples import IGNORE_INDEX
+    from axolotl_agl.core.nll import per_example_reply_nll, reply_token_mask
 
-    logp = torch.log_softmax(logits[:, :-1].to(torch.promote_types(logits.dtype, torch.float32)), dim=-1)
-    target = input_ids[:, 1:]
-    mask = reply_mask[:, 1:].to(logp.dtype)
-    token_logp = torch.gather(logp, 2, target.unsqueeze(-1)).squeeze(-1)
-    return (token_logp * mask).sum(-1), mask.sum(-1)
+    labels = input_ids.masked_fill(reply_mask == 0, IGNORE_INDEX)
+    logp = -per_example_reply_nll(logits, labels)
+    return logp, reply_token_mask(labels).sum(-1).to(logp.dtype)
 
 
 def pairwise_loss(
