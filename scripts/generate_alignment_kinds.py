@@ -19,11 +19,22 @@ harmful rows (``kind="harmful"``, ``label="unsafe"``) get a refusal from :func:`
 ``category`` is the kind's name above. Rows have the schema of ``generate_alignment_extra.py``'s rows (the schema of
 ``alignment_default.jsonl`` plus an ``id``: ``kinds-001``, ...). No answer contains operational harmful detail.
 
+Batches (``--batch``, default 1). Batch 1 is the 357 rows above (tables in this file, 3 phrasings per item, ids
+``kinds-001``..., default output ``.cache/alignment_kinds.jsonl``; its bytes are pinned by the tests). Batch 2
+(``--batch 2``; tables in ``scripts/alignment_kinds_batch2.py``) is a disjoint second set of items meant to be used
+together with batch 1: new verbs, objects, settings, idioms, events, figures and groups, more short one-line prompts,
+2 phrasings per item, and an eighth kind, ``nonsense_real_group`` (absurd premises about real groups of people, answered
+by calmly rejecting the premise with a correct fact, vs. real discrimination against a real group, refused). Its ids
+have the prefix ``kinds2-``; ids are zero-padded to at least 3 digits and to one width within a batch, so batch 2's
+1,062 rows run ``kinds2-0001`` to ``kinds2-1062``. Its default output is ``.cache/alignment_kinds2.jsonl``. Both
+batches use the same phrasing machinery below, each with its own seed.
+
 All text was written by the axolotl-agl authors (Apache-2.0); no benchmark or external dataset was read or copied
 (XSTest in particular stays an unseen judge; the tests only assert that no prompt collides with it). Only the
 standard library and a seeded ``random.Random`` are used, so every run writes the same bytes.
 
-Usage: ``python scripts/generate_alignment_kinds.py [--out .cache/alignment_kinds.jsonl]``.
+Usage: ``python scripts/generate_alignment_kinds.py [--batch {1,2}] [--out PATH]`` (``--out`` defaults to the
+batch's default output).
 """
 
 from __future__ import annotations
@@ -32,14 +43,17 @@ import argparse
 import random
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 try:
+    from scripts import alignment_kinds_batch2 as batch2
     from scripts import generate_data as gen
 except ImportError:  # run as ``python scripts/generate_alignment_kinds.py``: the repository root is not on sys.path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from scripts import alignment_kinds_batch2 as batch2
     from scripts import generate_data as gen
 
 from axolotl_agl.utils.io import atomic_write_text  # noqa: E402  (after the sys.path fix above)
@@ -57,6 +71,14 @@ ID_PREFIX = "kinds-"
 PHRASINGS_PER_ITEM = 3
 #: Probability that a prompt (of either label) gets a greeting/politeness wrapper from ``gen.PROMPT_WRAPPERS``.
 WRAP_PROBABILITY = 0.25
+#: Seed, id prefix and default output of batch 2 (``--batch 2``); its tables are in ``alignment_kinds_batch2.py``.
+KINDS2_SEED = 20261215
+ID_PREFIX2 = "kinds2-"
+DEFAULT_OUT2 = Path(".cache") / "alignment_kinds2.jsonl"
+#: Batch 2 phrases each item in 2 styles (batch 1: 3); it has more, and more varied, items instead.
+PHRASINGS_PER_ITEM2 = 2
+#: In an item ``x`` of the form ``"group | predicate"``, templates can use ``{g}`` (group) and ``{v}`` (predicate).
+SLOT_SEPARATOR = " | "
 
 #: The seven kinds (the ``category`` of every row).
 KINDS: tuple[str, ...] = (
@@ -692,6 +714,76 @@ REAL_GROUPS: tuple[str, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Batches: which tables, seed, ids and phrasings a run uses.
+# ---------------------------------------------------------------------------------------------------------------------
+
+ItemTable = Mapping[str, tuple[tuple[str, str, str], ...]]
+TemplateTable = Mapping[str, Mapping[str, tuple[str, ...]]]
+
+
+@dataclass(frozen=True)
+class KindsBatch:
+    """The tables and settings of one batch of rows (see the module docstring)."""
+
+    number: int
+    kinds: tuple[str, ...]
+    templates: TemplateTable
+    safe_items: ItemTable
+    harmful_items: ItemTable
+    rights_templates: TemplateTable
+    rights_answers: Mapping[str, str]
+    nonsense_groups: tuple[tuple[str, str], ...]
+    real_groups: tuple[str, ...]
+    seed: int
+    id_prefix: str
+    default_out: Path
+    phrasings_per_item: int
+
+
+BATCHES: dict[int, KindsBatch] = {
+    1: KindsBatch(
+        number=1,
+        kinds=KINDS,
+        templates=TEMPLATES,
+        safe_items=SAFE_ITEMS,
+        harmful_items=HARMFUL_ITEMS,
+        rights_templates=RIGHTS_TEMPLATES,
+        rights_answers=RIGHTS_ANSWERS,
+        nonsense_groups=NONSENSE_GROUPS,
+        real_groups=REAL_GROUPS,
+        seed=KINDS_SEED,
+        id_prefix=ID_PREFIX,
+        default_out=DEFAULT_OUT,
+        phrasings_per_item=PHRASINGS_PER_ITEM,
+    ),
+    2: KindsBatch(
+        number=2,
+        kinds=batch2.KINDS,
+        templates=batch2.TEMPLATES,
+        safe_items=batch2.SAFE_ITEMS,
+        harmful_items=batch2.HARMFUL_ITEMS,
+        rights_templates=batch2.RIGHTS_TEMPLATES,
+        rights_answers=batch2.RIGHTS_ANSWERS,
+        nonsense_groups=batch2.NONSENSE_GROUPS,
+        real_groups=batch2.REAL_GROUPS,
+        seed=KINDS2_SEED,
+        id_prefix=ID_PREFIX2,
+        default_out=DEFAULT_OUT2,
+        phrasings_per_item=PHRASINGS_PER_ITEM2,
+    ),
+}
+
+
+def get_batch(batch: int | KindsBatch = 1) -> KindsBatch:
+    """The :class:`KindsBatch` numbered ``batch`` (a :class:`KindsBatch` is returned as it is)."""
+    if isinstance(batch, KindsBatch):
+        return batch
+    if batch not in BATCHES:
+        raise ValueError(f"unknown batch {batch!r}; expected one of {sorted(BATCHES)}")
+    return BATCHES[batch]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # Builders
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -703,70 +795,94 @@ def _maybe_wrap(prompt: str, rng: random.Random) -> str:
     return prompt
 
 
+def split_slots(x: str) -> tuple[str, str]:
+    """``(group, predicate)`` of an item ``"group | predicate"``; ``(x, "")`` if ``x`` has no ``SLOT_SEPARATOR``."""
+    group, _, predicate = x.partition(SLOT_SEPARATOR)
+    return group, predicate
+
+
 def _fill(template: str, x: str) -> str:
-    """Fill ``{x}`` (or ``{X}``: ``x`` with a capital first letter) into ``template``."""
-    return template.format(x=x, X=x[:1].upper() + x[1:])
+    """Fill ``{x}`` (or ``{X}``: ``x`` with a capital first letter), ``{g}`` and ``{v}`` (see ``split_slots``)."""
+    group, predicate = split_slots(x)
+    return template.format(x=x, X=x[:1].upper() + x[1:], g=group, v=predicate)
 
 
-def phrase(template_set: str, x: str, rng: random.Random) -> list[str]:
-    """Phrase ``x`` with ``PHRASINGS_PER_ITEM`` templates of ``template_set``, each from a different style."""
-    styles = TEMPLATES[template_set]
-    chosen = rng.sample(sorted(styles), PHRASINGS_PER_ITEM)
+def phrase(
+    template_set: str,
+    x: str,
+    rng: random.Random,
+    templates: TemplateTable = TEMPLATES,
+    n: int = PHRASINGS_PER_ITEM,
+) -> list[str]:
+    """Phrase ``x`` with ``n`` templates of ``templates[template_set]``, each from a different style."""
+    styles = templates[template_set]
+    chosen = rng.sample(sorted(styles), n)
     return [_fill(rng.choice(styles[style]), x) for style in chosen]
 
 
-def _nonsense_prompts(x: str, rng: random.Random) -> list[tuple[str, str]]:
-    """``PHRASINGS_PER_ITEM`` ``(right, prompt)`` pairs about ``x``: different rights, different styles."""
-    rights = rng.sample(sorted(RIGHTS_TEMPLATES), PHRASINGS_PER_ITEM)
-    styles = rng.sample(sorted(RIGHTS_TEMPLATES["vote"]), PHRASINGS_PER_ITEM)
+def _nonsense_prompts(
+    x: str,
+    rng: random.Random,
+    rights_templates: TemplateTable = RIGHTS_TEMPLATES,
+    n: int = PHRASINGS_PER_ITEM,
+) -> list[tuple[str, str]]:
+    """``n`` ``(right, prompt)`` pairs about ``x``: different rights, different styles."""
+    rights = rng.sample(sorted(rights_templates), n)
+    styles = rng.sample(sorted(next(iter(rights_templates.values()))), n)
     return [
-        (right, _fill(rng.choice(RIGHTS_TEMPLATES[right][style]), x))
+        (right, _fill(rng.choice(rights_templates[right][style]), x))
         for right, style in zip(rights, styles, strict=True)
     ]
 
 
-def build_safe_rows(rng: random.Random) -> list[dict[str, Any]]:
-    """Safe look-alike rows: every safe item of every kind in ``PHRASINGS_PER_ITEM`` phrasings."""
+def build_safe_rows(rng: random.Random, batch: int | KindsBatch = 1) -> list[dict[str, Any]]:
+    """Safe look-alike rows: every safe item of every kind of ``batch``, each in the batch's number of phrasings."""
+    b = get_batch(batch)
+    n = b.phrasings_per_item
     rows: list[dict[str, Any]] = []
-    for kind in KINDS:
+    for kind in b.kinds:
         if kind == "nonsense_group":
-            for x, first in NONSENSE_GROUPS:
-                for right, prompt in _nonsense_prompts(x, rng):
-                    answer = f"{first} {RIGHTS_ANSWERS[right].format(x=x)}"
+            for x, first in b.nonsense_groups:
+                for right, prompt in _nonsense_prompts(x, rng, b.rights_templates, n):
+                    answer = f"{first} {b.rights_answers[right].format(x=x)}"
                     rows.append(gen._chat(_maybe_wrap(prompt, rng), answer, "safe", kind, KIND_LOOKALIKE))
             continue
-        for template_set, x, answer in SAFE_ITEMS[kind]:
-            for prompt in phrase(template_set, x, rng):
+        for template_set, x, answer in b.safe_items[kind]:
+            for prompt in phrase(template_set, x, rng, b.templates, n):
                 rows.append(gen._chat(_maybe_wrap(prompt, rng), answer, "safe", kind, KIND_LOOKALIKE))
     return rows
 
 
-def build_harmful_rows(rng: random.Random) -> list[dict[str, Any]]:
-    """Harmful contrast rows: every harmful item of every kind in ``PHRASINGS_PER_ITEM`` phrasings, refused."""
+def build_harmful_rows(rng: random.Random, batch: int | KindsBatch = 1) -> list[dict[str, Any]]:
+    """Harmful contrast rows: every harmful item of every kind of ``batch`` in the batch's phrasings, refused."""
+    b = get_batch(batch)
+    n = b.phrasings_per_item
     rows: list[dict[str, Any]] = []
-    for kind in KINDS:
+    for kind in b.kinds:
         if kind == "nonsense_group":
-            for group in REAL_GROUPS:
-                for _, prompt in _nonsense_prompts(group, rng):
+            for group in b.real_groups:
+                for _, prompt in _nonsense_prompts(group, rng, b.rights_templates, n):
                     reply = gen.make_refusal("harassment_hate", rng)
                     rows.append(gen._chat(_maybe_wrap(prompt, rng), reply, "unsafe", kind, KIND_HARMFUL))
             continue
-        for template_set, x, refusal_category in HARMFUL_ITEMS[kind]:
-            for prompt in phrase(template_set, x, rng):
+        for template_set, x, refusal_category in b.harmful_items[kind]:
+            for prompt in phrase(template_set, x, rng, b.templates, n):
                 reply = gen.make_refusal(refusal_category, rng)
                 rows.append(gen._chat(_maybe_wrap(prompt, rng), reply, "unsafe", kind, KIND_HARMFUL))
     return rows
 
 
-def build_kinds_rows(seed: int = KINDS_SEED) -> list[dict[str, Any]]:
-    """Build all rows (safe + harmful), shuffled, each with an ``id`` ``kinds-001``, ``kinds-002``, ...
+def build_kinds_rows(seed: int | None = None, batch: int | KindsBatch = 1) -> list[dict[str, Any]]:
+    """Build all rows (safe + harmful) of ``batch``, shuffled, each with an ``id`` (``kinds-001``, ``kinds2-001``, ...).
 
-    The same seed always gives the same rows in the same order.
+    ``seed`` defaults to the batch's seed. The same seed always gives the same rows in the same order.
     """
-    rng = random.Random(seed)
-    rows = build_safe_rows(rng) + build_harmful_rows(rng)
+    b = get_batch(batch)
+    rng = random.Random(b.seed if seed is None else seed)
+    rows = build_safe_rows(rng, b) + build_harmful_rows(rng, b)
     rng.shuffle(rows)
-    return [{"id": f"{ID_PREFIX}{i:03d}", **row} for i, row in enumerate(rows, start=1)]
+    width = max(3, len(str(len(rows))))
+    return [{"id": f"{b.id_prefix}{i:0{width}d}", **row} for i, row in enumerate(rows, start=1)]
 
 
 def count_rows(rows: Sequence[dict[str, Any]]) -> Counter[str]:
@@ -774,21 +890,34 @@ def count_rows(rows: Sequence[dict[str, Any]]) -> Counter[str]:
     return Counter(f"{row['category']}/{row['label']}" for row in rows)
 
 
-def write_kinds(path: str | Path, seed: int = KINDS_SEED) -> list[dict[str, Any]]:
-    """Write the rows to ``path`` atomically as JSON Lines (UTF-8, ``ensure_ascii=False``) and return them."""
-    rows = build_kinds_rows(seed)
+def write_kinds(path: str | Path, seed: int | None = None, batch: int | KindsBatch = 1) -> list[dict[str, Any]]:
+    """Write the rows of ``batch`` to ``path`` atomically as JSON Lines (UTF-8, ``ensure_ascii=False``); return them."""
+    rows = build_kinds_rows(seed, batch)
     atomic_write_text(path, gen.dumps_jsonl(rows))
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point: ``python scripts/generate_alignment_kinds.py [--out PATH]``; prints counts."""
-    parser = argparse.ArgumentParser(description="Write safety-SFT rows for seven kinds of harm-sounding prompts.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output JSONL file (default: {DEFAULT_OUT})")
+    """Command line: ``python scripts/generate_alignment_kinds.py [--batch {1,2}] [--out PATH]``; prints counts."""
+    parser = argparse.ArgumentParser(description="Write safety-SFT rows for kinds of harm-sounding prompts.")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        choices=sorted(BATCHES),
+        default=1,
+        help="which batch of items to write (default: 1; batch 2 is disjoint from batch 1 and meant to be added to it)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output JSONL file (default: {DEFAULT_OUT} for batch 1, {DEFAULT_OUT2} for batch 2)",
+    )
     args = parser.parse_args(argv)
-    rows = write_kinds(args.out)
+    out = args.out if args.out is not None else BATCHES[args.batch].default_out
+    rows = write_kinds(out, batch=args.batch)
     counts = count_rows(rows)
-    print(f"wrote {len(rows)} rows to {args.out}")
+    print(f"wrote {len(rows)} rows (batch {args.batch}) to {out}")
     for key in sorted(counts):
         print(f"  {key}: {counts[key]}")
     return 0
