@@ -10,7 +10,10 @@ steps merged beside it), to be evaluated with ``benchmarks/aligned_base_eval.py 
 * ``--extra FILE``: more alignment rows mixed in, e.g. ``scripts/generate_alignment_extra.py``'s (v6);
 * ``--extra-answers own``: the extra files' look-alikes answered by the unaligned model too (greedy, as
   ``scripts/distill_instructions.py``; a reply the judge reads as a refusal keeps its written answer) (v8);
-* ``--steps``, ``--rank`` (LoRA alpha = 2 x rank).
+* ``--steps``, ``--rank`` (LoRA alpha = 2 x rank);
+* ``--layers-from N``: LoRA only on decoder layers ``N`` and up (Axolotl's ``peft_layers_to_transform``), so the hidden
+  state entering layer ``N`` stays the unaligned model's and the refusal decision is learnt on top of it, as the linear
+  probe of ``benchmarks/separability_probe.py`` reads ``hidden_states[N]`` (v13).
 
     .venv/bin/python scripts/generate_alignment_extra.py --out .cache/alignment_extra.jsonl
     .venv/bin/python scripts/build_aligned_variant.py v6extra --extra .cache/alignment_extra.jsonl --steps 100
@@ -70,6 +73,16 @@ def with_own_lookalike_answers(rows: list[dict[str, Any]], checkpoint: Path) -> 
     return out
 
 
+def upper_layers(checkpoint: Path, first: int) -> list[int]:
+    """Decoder layer indices ``first, ..., num_hidden_layers - 1`` of ``checkpoint``; an error if that is empty."""
+    import json
+
+    count = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+    if not 0 <= first < count:
+        raise SystemExit(f"--layers-from {first}: the model has decoder layers 0..{count - 1}")
+    return list(range(first, count))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="variant name: .cache/smollm2-135m-aligned-<name>")
@@ -78,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--extra-answers", choices=("written", "own"), default="written")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--rank", type=int, default=16)
+    parser.add_argument("--layers-from", type=int, default=None, help="LoRA only on decoder layers >= this index")
     args = parser.parse_args(argv)
     cache = default_cache_dir()
     base = ensure_smollm2_checkpoint(cache)
@@ -98,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         save_strategy="steps", save_steps=50, lora_r=args.rank, lora_alpha=2 * args.rank,
         datasets=[{"path": str(p), "type": "chat_template", "field_messages": "messages"} for p in sources],
     )  # fmt: skip
+    if args.layers_from is not None:
+        cfg["peft_layers_to_transform"] = upper_layers(base, args.layers_from)
     recipe = work / "recipe.yml"
     recipe.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     stream_axolotl_train(recipe, cwd=cache)
