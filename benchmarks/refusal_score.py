@@ -33,6 +33,7 @@ from separability_probe import (
     TARGET_TPR,
     fpr_at_tpr,
     halves_by_id,
+    last_prompt_token_outputs,
     rates_at,
     roc_auc,
     tpr_at_fpr,
@@ -65,20 +66,11 @@ def first_token_refusal_probability(
     model: Any, tokenizer: Any, prompts: Sequence[str], opener_ids: Sequence[int], batch: int = 16
 ) -> list[float]:
     """``s(x)`` for each prompt: the softmax mass on ``opener_ids`` at the first reply position of the chat-rendered
-    prompt (generation prompt included). Right padding; the last real token is found from the attention mask."""
-    from axolotl_agl.drift.generate import render_chat_prompts
-
-    tokenizer.padding_side = "right"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    prompt (generation prompt included; :func:`separability_probe.last_prompt_token_outputs`)."""
     openers = torch.tensor(list(opener_ids))
-    texts = render_chat_prompts(tokenizer, prompts)
     out: list[float] = []
-    for start in range(0, len(texts), batch):
-        enc = tokenizer(texts[start : start + batch], return_tensors="pt", padding=True, add_special_tokens=False)
-        logits = model(**enc).logits
-        last = enc["attention_mask"].sum(1) - 1
-        probs = logits[torch.arange(len(last)), last].float().softmax(-1)
+    for outputs, rows, last in last_prompt_token_outputs(model, tokenizer, prompts, batch):
+        probs = outputs.logits[rows, last].float().softmax(-1)
         out.extend(probs[:, openers].sum(-1).tolist())
     return out
 

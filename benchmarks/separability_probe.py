@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -177,24 +177,34 @@ def training_prompts(extras: Sequence[Path] = ()) -> tuple[list[str], list[int]]
     return prompts, labels
 
 
-@torch.no_grad()
-def last_prompt_token_states(model: Any, tokenizer: Any, prompts: Sequence[str], batch: int = 32) -> torch.Tensor:
-    """``[n, layers + 1, d]``: every layer's hidden state at the last token of each chat-rendered prompt (with the
-    generation prompt, i.e. where the first reply token is predicted). Right padding; the last real token is found
-    from the attention mask."""
+def last_prompt_token_outputs(
+    model: Any, tokenizer: Any, prompts: Sequence[str], batch: int, **forward: Any
+) -> Iterator[tuple[Any, torch.Tensor, torch.Tensor]]:
+    """Run ``model`` on the chat-rendered prompts (with the generation prompt, i.e. where the first reply token is
+    predicted), ``batch`` at a time with right padding; yield ``(outputs, rows, last)`` per batch, where ``last`` is
+    each prompt's last real token position (from the attention mask) and ``rows`` indexes the batch."""
     from axolotl_agl.drift.generate import render_chat_prompts
 
     tokenizer.padding_side = "right"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    out = []
     texts = render_chat_prompts(tokenizer, prompts)
     for start in range(0, len(texts), batch):
         enc = tokenizer(texts[start : start + batch], return_tensors="pt", padding=True, add_special_tokens=False)
-        hidden = model(**enc, output_hidden_states=True).hidden_states
         last = enc["attention_mask"].sum(1) - 1
-        rows = torch.arange(len(last))
-        out.append(torch.stack([h[rows, last] for h in hidden], dim=1).to(torch.float32))
+        yield model(**enc, **forward), torch.arange(len(last)), last
+
+
+@torch.no_grad()
+def last_prompt_token_states(model: Any, tokenizer: Any, prompts: Sequence[str], batch: int = 32) -> torch.Tensor:
+    """``[n, layers + 1, d]``: every layer's hidden state at the last token of each chat-rendered prompt
+    (:func:`last_prompt_token_outputs`)."""
+    out = [
+        torch.stack([h[rows, last] for h in outputs.hidden_states], dim=1).to(torch.float32)
+        for outputs, rows, last in last_prompt_token_outputs(
+            model, tokenizer, prompts, batch, output_hidden_states=True
+        )
+    ]
     return torch.cat(out)
 
 

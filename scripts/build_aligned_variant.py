@@ -24,6 +24,7 @@ Training goes through ``axolotl.cli.train`` like the shipped base's (15-26 min p
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,8 +76,6 @@ def with_own_lookalike_answers(rows: list[dict[str, Any]], checkpoint: Path) -> 
 
 def upper_layers(checkpoint: Path, first: int) -> list[int]:
     """Decoder layer indices ``first, ..., num_hidden_layers - 1`` of ``checkpoint``; an error if that is empty."""
-    import json
-
     count = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
     if not 0 <= first < count:
         raise SystemExit(f"--layers-from {first}: the model has decoder layers 0..{count - 1}")
